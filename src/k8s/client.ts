@@ -1,0 +1,211 @@
+import type { IncomingMessage } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiError, describeConnectionError } from './errors.js';
+import type { LoadedKubeconfig } from './kubeconfig.js';
+import { ResourceClient } from './resource-client.js';
+import type { ResourceRef } from './resources.js';
+import type { KubeObject, Status, WatchEvent } from './types.js';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  /** Defaults to application/json when there is a body. */
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Whole-request deadline; defaults to the client's (30 s). Watches have none. */
+  timeoutMs?: number;
+}
+
+export interface KubeClientOptions {
+  userAgent?: string;
+  requestTimeoutMs?: number;
+}
+
+type TlsMaterial = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
+
+/**
+ * A small Kubernetes REST client over one keep-alive agent per set of credentials.
+ *
+ * `@kubernetes/client-node` 1.4 creates a new https.Agent for every request and every watch
+ * reconnect, leaking a socket each time (kubernetes-client/javascript#2893). We keep its
+ * KubeConfig for what it does well (kubeconfig parsing, exec/OIDC/token-file authentication)
+ * and do the HTTP ourselves, so a watch restart reuses or cleanly closes its socket.
+ */
+export class KubeClient {
+  readonly server: string;
+  private readonly url: URL;
+  private agent: http.Agent | undefined;
+  private agentKey = '';
+  private closed = false;
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    server: string,
+    private readonly options: KubeClientOptions = {},
+  ) {
+    this.server = server;
+    this.url = new URL(server);
+  }
+
+  static fromKubeconfig(loaded: LoadedKubeconfig, options?: KubeClientOptions): KubeClient {
+    return new KubeClient(loaded.kubeConfig, loaded.server, options);
+  }
+
+  resource<T extends KubeObject>(ref: ResourceRef): ResourceClient<T> {
+    return new ResourceClient<T>(this, ref);
+  }
+
+  /** Sends one request and returns the decoded JSON body; a Status failure becomes an ApiError. */
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const res = await this.send(
+      method,
+      path,
+      options,
+      options.timeoutMs ?? this.options.requestTimeoutMs ?? 30_000,
+    );
+    const text = await readBody(res);
+    if ((res.statusCode ?? 0) >= 400) throw toApiError(res.statusCode ?? 0, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Opens a watch and yields its events until the server ends it, the signal aborts, or the
+   * consumer stops iterating; the socket is destroyed in every case but a clean end.
+   */
+  async *watch<T>(path: string, query: Query, signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
+    const res = await this.send('GET', path, { query: { ...query, watch: true }, signal }, 0);
+    if ((res.statusCode ?? 0) >= 400) throw toApiError(res.statusCode ?? 0, await readBody(res));
+    let buffered = '';
+    let ended = false;
+    try {
+      res.setEncoding('utf8');
+      for await (const chunk of res as AsyncIterable<string>) {
+        buffered += chunk;
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (line) yield JSON.parse(line) as WatchEvent<T>;
+          newline = buffered.indexOf('\n');
+        }
+      }
+      ended = true;
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw describeConnectionError(err, this.server);
+    } finally {
+      if (!ended) res.destroy();
+    }
+  }
+
+  /** Checks that the server answers and the credentials are accepted; returns its version. */
+  async version(): Promise<{ gitVersion: string }> {
+    return this.request<{ gitVersion: string }>('GET', '/version', { timeoutMs: 10_000 });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+
+  private async send(method: string, path: string, options: RequestOptions, timeoutMs: number) {
+    if (this.closed) throw new Error('KubeClient is closed');
+    const httpsOptions: https.RequestOptions = { headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(httpsOptions);
+    const tls: TlsMaterial = {
+      ca: httpsOptions.ca,
+      cert: httpsOptions.cert,
+      key: httpsOptions.key,
+      rejectUnauthorized: httpsOptions.rejectUnauthorized,
+      servername: httpsOptions.servername ?? undefined,
+    };
+    const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const headers: http.OutgoingHttpHeaders = {
+      ...(httpsOptions.headers as http.OutgoingHttpHeaders),
+      accept: 'application/json',
+      'user-agent': this.options.userAgent ?? 'portico',
+    };
+    if (httpsOptions.auth)
+      headers.authorization = `Basic ${Buffer.from(httpsOptions.auth).toString('base64')}`;
+    if (body) {
+      headers['content-type'] = options.contentType ?? 'application/json';
+      headers['content-length'] = body.length;
+    }
+    const secure = this.url.protocol === 'https:';
+    const requestOptions: https.RequestOptions = {
+      method,
+      host: this.url.hostname.replace(/^\[|\]$/g, ''),
+      port: this.url.port || (secure ? 443 : 80),
+      path: `${this.url.pathname.replace(/\/$/, '')}${path}${encodeQuery(options.query)}`,
+      headers,
+      agent: this.agentFor(tls, secure),
+      signal: options.signal,
+    };
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (secure ? https : http).request(requestOptions, resolve);
+      if (timeoutMs > 0) {
+        req.setTimeout(timeoutMs, () =>
+          req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+        );
+      }
+      req.on('error', (err: Error) =>
+        reject(options.signal?.aborted ? err : describeConnectionError(err, this.server)),
+      );
+      req.end(body);
+    });
+  }
+
+  /** One keep-alive agent, replaced only when the TLS material changes (for example a rotated client cert). */
+  private agentFor(tls: TlsMaterial, secure: boolean): http.Agent {
+    const key = JSON.stringify([
+      String(tls.ca ?? ''),
+      String(tls.cert ?? ''),
+      tls.rejectUnauthorized,
+      tls.servername,
+    ]);
+    if (!this.agent || key !== this.agentKey) {
+      this.agent?.destroy();
+      const common = {
+        keepAlive: true,
+        keepAliveMsecs: 30_000,
+        maxFreeSockets: 4,
+        scheduling: 'lifo' as const,
+      };
+      this.agent = secure ? new https.Agent({ ...common, ...tls }) : new http.Agent(common);
+      this.agentKey = key;
+    }
+    return this.agent;
+  }
+}
+
+function encodeQuery(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+async function readBody(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function toApiError(code: number, text: string): ApiError {
+  try {
+    const status = JSON.parse(text) as Status;
+    if (status.kind === 'Status') {
+      return new ApiError(code, status.reason ?? 'Unknown', status.message ?? `HTTP ${code}`, status.details);
+    }
+  } catch {
+    // not a Status: fall through to the raw text
+  }
+  const reason = code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : 'Unknown';
+  return new ApiError(code, reason, `HTTP ${code}: ${text.slice(0, 200).replace(/\s+/g, ' ').trim()}`);
+}
