@@ -50,7 +50,7 @@ const TLS_TRUST_CODES = new Set([
 /** Turns a socket or TLS failure into a one-line ConnectionError naming the server and the fix. */
 export function describeConnectionError(err: unknown, server: string): ConnectionError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const text = (err as Error | undefined)?.message ?? String(err);
+  const text = ((err as Error | undefined)?.message ?? String(err)).replace(/\s*\n\s*/g, ' ').trim();
   let message: string;
   if (code && TLS_TRUST_CODES.has(code)) {
     message = `the API server at ${server} presented a certificate that the kubeconfig's certificate-authority does not trust (${code})`;

@@ -173,6 +173,7 @@ export class Informer<T extends KubeObject> {
     this.watchController = controller;
     const onStop = () => controller.abort();
     stop.addEventListener('abort', onStop, { once: true });
+    if (stop.aborted) controller.abort(); // stopped while listing: the listener above will never fire
     const stallMs = this.options.stallTimeoutMs ?? 180_000;
     let stalled = false;
     let delivered = 0;
@@ -201,27 +202,33 @@ export class Informer<T extends KubeObject> {
         },
         controller.signal,
       );
-      for await (const event of events) {
-        arm();
-        delivered++;
-        this.backoff.reset();
-        if (event.type === 'ERROR') {
-          const s = event.object;
-          throw new ApiError(s.code ?? 500, s.reason ?? 'Unknown', s.message ?? 'watch error');
+      try {
+        for await (const event of events) {
+          arm();
+          delivered++;
+          this.backoff.reset();
+          if (event.type === 'ERROR') {
+            const s = event.object;
+            throw new ApiError(s.code ?? 500, s.reason ?? 'Unknown', s.message ?? 'watch error');
+          }
+          this.resourceVersion = event.object.metadata.resourceVersion ?? this.resourceVersion;
+          if (event.type === 'BOOKMARK') continue;
+          if (event.type === 'DELETED') {
+            const old = this.store.remove(event.object);
+            this.emit('onDelete', old ?? event.object);
+            continue;
+          }
+          const previous = this.store.getByKey(objectKey(event.object));
+          if (previous?.metadata.resourceVersion === event.object.metadata.resourceVersion) continue;
+          this.store.upsert(event.object);
+          const current = this.store.getByKey(objectKey(event.object))!;
+          if (previous) this.emit('onUpdate', previous, current);
+          else this.emit('onAdd', current);
         }
-        this.resourceVersion = event.object.metadata.resourceVersion ?? this.resourceVersion;
-        if (event.type === 'BOOKMARK') continue;
-        if (event.type === 'DELETED') {
-          const old = this.store.remove(event.object);
-          this.emit('onDelete', old ?? event.object);
-          continue;
-        }
-        const previous = this.store.getByKey(objectKey(event.object));
-        if (previous?.metadata.resourceVersion === event.object.metadata.resourceVersion) continue;
-        this.store.upsert(event.object);
-        const current = this.store.getByKey(objectKey(event.object))!;
-        if (previous) this.emit('onUpdate', previous, current);
-        else this.emit('onAdd', current);
+      } catch (err) {
+        // The watchdog may abort before the response starts, which rejects rather than ending the
+        // stream: that is a stall too, not an error of its own.
+        if (!stalled) throw err;
       }
       if (stalled) {
         this.stats.stalls++;

@@ -71,16 +71,29 @@ function fromFiles(paths: string[], origin: string): LoadedKubeconfig {
 }
 
 function inCluster(saDir: string, env: NodeJS.ProcessEnv): LoadedKubeconfig {
-  const kc = new KubeConfig();
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`;
+  // What KubeConfig.loadFromCluster() builds, but with every file taken from saDir: its path
+  // prefix argument only works for directories that end in the standard service account path.
+  const namespaceFile = join(saDir, 'namespace');
+  let namespace: string | undefined;
   try {
-    kc.loadFromCluster(saDir.replace(/\/var\/run\/secrets\/kubernetes\.io\/serviceaccount$/, ''));
+    if (existsSync(namespaceFile)) namespace = readFileSync(namespaceFile, 'utf8').trim() || undefined;
   } catch (err) {
     throw new KubeconfigError(`in-cluster configuration: ${oneLine(err)}`);
   }
-  const host = env.KUBERNETES_SERVICE_HOST ?? '';
-  const server = `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`;
-  const cluster = kc.getCurrentCluster();
-  if (cluster) Object.assign(cluster, { server, caFile: join(saDir, 'ca.crt') });
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'inCluster', server, caFile: join(saDir, 'ca.crt'), skipTLSVerify: false }],
+    users: [
+      {
+        name: 'inClusterUser',
+        authProvider: { name: 'tokenFile', config: { tokenFile: join(saDir, 'token') } },
+      },
+    ],
+    contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', namespace }],
+    currentContext: 'inClusterContext',
+  });
   return { kubeConfig: kc, origin: 'in-cluster', server: validate(kc, 'in-cluster configuration') };
 }
 

@@ -23,6 +23,20 @@ export class SelectorError extends Error {
 
 const KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** A qualified name: optional DNS-subdomain prefix (at most 253 characters) and a name of at most 63. */
+function isValidKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  return KEY.test(key) && key.length - slash - 1 <= 63 && (slash < 0 || slash <= 253);
+}
+
+function checkValue(value: string, key: string): string {
+  if (value.length > 63 || !VALUE.test(value)) {
+    throw new SelectorError(`invalid label value "${value}" for key "${key}"`);
+  }
+  return value;
+}
 
 function requirementMatches(req: LabelSelectorRequirement, labels: Labels): boolean {
   const has = labels !== undefined && Object.hasOwn(labels, req.key);
@@ -48,10 +62,10 @@ export function compileLabelSelector(selector: LabelSelector | undefined | null)
 export function toRequirements(selector: LabelSelector): LabelSelectorRequirement[] {
   const reqs: LabelSelectorRequirement[] = [];
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    reqs.push({ key, operator: 'In', values: [value] });
+    reqs.push({ key: checkKey(key), operator: 'In', values: [checkValue(value, key)] });
   }
   for (const expr of selector.matchExpressions ?? []) {
-    if (!KEY.test(expr.key)) throw new SelectorError(`invalid label key "${expr.key}"`);
+    checkKey(expr.key);
     const needsValues = expr.operator === 'In' || expr.operator === 'NotIn';
     if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(expr.operator)) {
       throw new SelectorError(`unknown operator "${expr.operator}" for key "${expr.key}"`);
@@ -62,6 +76,7 @@ export function toRequirements(selector: LabelSelector): LabelSelectorRequiremen
     if (!needsValues && expr.values?.length) {
       throw new SelectorError(`operator ${expr.operator} for key "${expr.key}" takes no values`);
     }
+    for (const v of expr.values ?? []) checkValue(v, expr.key);
     reqs.push(expr);
   }
   return reqs;
@@ -70,18 +85,21 @@ export function toRequirements(selector: LabelSelector): LabelSelectorRequiremen
 /** Parses the string form, as accepted by `kubectl -l` and the `labelSelector` query parameter. */
 export function parseLabelSelector(text: string): Matcher {
   const reqs: LabelSelectorRequirement[] = [];
-  for (const part of splitTopLevel(text)) {
+  // Only the whole selector may be empty: like Kubernetes, `a,,b` and `a,` are errors.
+  for (const part of text.trim() ? splitTopLevel(text) : []) {
     const term = part.trim();
-    if (!term) continue;
-    let m = /^(\S+?)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
+    if (!term) throw new SelectorError(`empty term in label selector "${text}"`);
+    let m = /^(\S+?)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term);
     if (m) {
-      const values = m[3]!.split(',').map((v) => v.trim());
-      reqs.push({ key: checkKey(m[1]!), operator: m[2] === 'in' ? 'In' : 'NotIn', values });
+      const key = checkKey(m[1]!);
+      const values = m[3]!.split(',').map((v) => checkValue(v.trim(), key));
+      reqs.push({ key, operator: m[2] === 'in' ? 'In' : 'NotIn', values });
       continue;
     }
     m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
     if (m) {
-      reqs.push({ key: checkKey(m[1]!), operator: m[2] === '!=' ? 'NotIn' : 'In', values: [m[3]!] });
+      const key = checkKey(m[1]!);
+      reqs.push({ key, operator: m[2] === '!=' ? 'NotIn' : 'In', values: [checkValue(m[3]!, key)] });
       continue;
     }
     m = /^(!?)\s*([^=!\s()]+)$/.exec(term);
@@ -95,7 +113,7 @@ export function parseLabelSelector(text: string): Matcher {
 }
 
 function checkKey(key: string): string {
-  if (!KEY.test(key)) throw new SelectorError(`invalid label key "${key}"`);
+  if (!isValidKey(key)) throw new SelectorError(`invalid label key "${key}"`);
   return key;
 }
 

@@ -1,0 +1,90 @@
+import { parseArgs } from 'node:util';
+import { CliError, connect } from './connect.js';
+import { VERSION, versionCommand } from './version.js';
+
+const USAGE = `portico ${VERSION}: bare-metal LoadBalancer and ingress for Kubernetes
+
+Usage: portico <command> [flags]
+
+Commands:
+  controller   Assign external IPs from IPAddressPools to LoadBalancer Services and explain every
+               pending one (Deployment, leader-elected)
+  speaker      Announce the assigned IPs from the nodes over L2 (ARP/NDP) or BGP (DaemonSet, host network)
+  proxy        The bundled Ingress proxy: TLS/SNI, host/path routing, load balancing over EndpointSlices
+  lab          Build a whole bare-metal cluster on this machine from network namespaces (up|down|status)
+  version      Print the version
+
+Common flags:
+  --kubeconfig <path>   kubeconfig to use (default: $KUBECONFIG, in-cluster service account, ~/.kube/config)
+  -h, --help            Show help for a command
+
+Exit codes: 0 success, 1 failure, 2 bad flags or configuration (kubeconfig, unreachable or untrusted API server).
+`;
+
+interface ComponentSpec {
+  summary: string;
+  /** Issue tracking the rest of the component; the command says so instead of pretending. */
+  notBuilt: string;
+}
+
+const COMPONENTS: Record<string, ComponentSpec> = {
+  controller: {
+    summary: 'Assigns external IPs from IPAddressPools to LoadBalancer Services.',
+    notBuilt: 'IP address management is not built yet (issue 4)',
+  },
+  speaker: {
+    summary: 'Announces LoadBalancer IPs from this node over L2 (ARP/NDP) or BGP.',
+    notBuilt: 'L2 and BGP announcement are not built yet (issue 5)',
+  },
+  proxy: {
+    summary: 'Serves networking.k8s.io/v1 Ingress traffic.',
+    notBuilt: 'the Ingress proxy is not built yet',
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (!command || command === '-h' || command === '--help' || command === 'help') {
+      process.stdout.write(USAGE);
+      return command ? 0 : 2;
+    }
+    if (command === 'version' || command === '--version') return versionCommand(rest);
+    if (command === 'lab') {
+      process.stderr.write(
+        'portico lab: the lab is not built yet (issue 3); use `npm run control-plane` meanwhile\n',
+      );
+      return 1;
+    }
+    const spec = COMPONENTS[command];
+    if (!spec) throw new CliError(`unknown command "${command}" (see portico --help)`, 2);
+    return await component(command, spec, rest);
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`portico ${command}: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+async function component(name: string, spec: ComponentSpec, args: string[]): Promise<number> {
+  let values: { kubeconfig?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { kubeconfig: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  if (values.help) {
+    process.stdout.write(`portico ${name}: ${spec.summary}\n\nFlags:\n  --kubeconfig <path>\n`);
+    return 0;
+  }
+  const client = await connect(values.kubeconfig, name);
+  client.close();
+  process.stderr.write(`portico ${name}: connected to ${client.server}, but ${spec.notBuilt}\n`);
+  return 1;
+}

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export const VERSION: string = pkg.version;
+
+export function versionCommand(args: string[]): number {
+  const info = { portico: VERSION, node: process.version, platform: `${process.platform}/${process.arch}` };
+  if (args.includes('--json')) console.log(JSON.stringify(info));
+  else console.log(`portico ${info.portico} (node ${info.node}, ${info.platform})`);
+  return 0;
+}
