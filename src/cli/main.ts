@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { type ComponentDefaults, componentFlagsHelp, parseComponentFlags } from './component-flags.js';
 import { CliError, connect } from './connect.js';
 import { VERSION, versionCommand } from './version.js';
 
@@ -21,7 +21,7 @@ Common flags:
 Exit codes: 0 success, 1 failure, 2 bad flags or configuration (kubeconfig, unreachable or untrusted API server).
 `;
 
-interface ComponentSpec {
+interface ComponentSpec extends ComponentDefaults {
   summary: string;
   /** Issue tracking the rest of the component; the command says so instead of pretending. */
   notBuilt: string;
@@ -31,14 +31,23 @@ const COMPONENTS: Record<string, ComponentSpec> = {
   controller: {
     summary: 'Assigns external IPs from IPAddressPools to LoadBalancer Services.',
     notBuilt: 'IP address management is not built yet (issue 4)',
+    metricsPort: 7472,
+    leaderElect: true,
+    leaseName: 'portico-controller',
   },
   speaker: {
     summary: 'Announces LoadBalancer IPs from this node over L2 (ARP/NDP) or BGP.',
     notBuilt: 'L2 and BGP announcement are not built yet (issue 5)',
+    metricsPort: 7473,
+    leaderElect: false,
+    leaseName: '',
   },
   proxy: {
     summary: 'Serves networking.k8s.io/v1 Ingress traffic.',
     notBuilt: 'the Ingress proxy is not built yet',
+    metricsPort: 7474,
+    leaderElect: false,
+    leaseName: '',
   },
 };
 
@@ -69,21 +78,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function component(name: string, spec: ComponentSpec, args: string[]): Promise<number> {
-  let values: { kubeconfig?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { kubeconfig: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new CliError((err as Error).message, 2);
-  }
-  if (values.help) {
-    process.stdout.write(`portico ${name}: ${spec.summary}\n\nFlags:\n  --kubeconfig <path>\n`);
+  const flags = parseComponentFlags(args, spec);
+  if (flags.help) {
+    process.stdout.write(`portico ${name}: ${spec.summary}\n\n${componentFlagsHelp(spec)}`);
     return 0;
   }
-  const client = await connect(values.kubeconfig, name);
+  const client = await connect(flags.kubeconfig, name);
   client.close();
   process.stderr.write(`portico ${name}: connected to ${client.server}, but ${spec.notBuilt}\n`);
   return 1;
