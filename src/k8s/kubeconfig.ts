@@ -38,7 +38,7 @@ export function loadKubeconfig(source: KubeconfigSource = {}): LoadedKubeconfig 
     const paths = env.KUBECONFIG.split(delimiter).filter(Boolean);
     const present = paths.filter((p) => existsSync(p));
     if (present.length === 0) {
-      throw new KubeconfigError(`$KUBECONFIG names ${paths.join(delimiter)}, and no such file exists`);
+      throw new KubeconfigError(`$KUBECONFIG names ${paths.join(delimiter)}: file not found`);
     }
     return fromFiles(present, `$KUBECONFIG ${present.join(delimiter)}`);
   }
