@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 say() { echo "setup: $*" >&2; }
 
 # --- Debian packages -------------------------------------------------------------------------
-debs=(openssl iproute2 procps ca-certificates)
+# openssl: test PKI; the rest: the lab's namespaces, routers and probes (see e2e/lab/preflight.ts).
+debs=(openssl iproute2 procps ca-certificates nftables iptables frr bird2 gobgpd arping ndisc6 tcpdump
+  iputils-ping socat conntrack)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 command -v go >/dev/null 2>&1 || missing+=(golang-go)

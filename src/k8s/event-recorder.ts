@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from '../util/logger.js';
 import { KubeClient } from './client.js';
 import { isNotFound, oneLine } from './errors.js';
 import { Resources } from './resources.js';
+import { formatMicroTime } from './time.js';
 import type { KubeEvent, KubeObject, ObjectReference } from './types.js';
 
 export type EventType = KubeEvent['type'];
@@ -305,9 +306,6 @@ function eventName(objectName: string): string {
     .replace(/[.-]+$/, '');
   return `${prefix || 'event'}.${randomBytes(8).toString('hex')}`;
 }
-
-/** RFC 3339 with microseconds, the format of metav1.MicroTime: 2026-01-01T00:00:00.000000Z. */
-const formatMicroTime = (wallMs: number) => new Date(wallMs).toISOString().replace(/Z$/, '000Z');
 
 /** Cuts `text` to at most `maxBytes` of UTF-8, marking the cut with an ellipsis. */
 function clip(text: string, maxBytes: number): string {

@@ -3,7 +3,6 @@ import { test } from 'node:test';
 import {
   type DecideInput,
   decide,
-  formatMicroTime,
   type LeaderElectionTimings,
   leaderElectionTimings,
   leaseDurationSeconds,
@@ -11,6 +10,7 @@ import {
   observe,
   releaseSpec,
 } from './leader-election-core.js';
+import { formatMicroTime } from './time.js';
 import type { Lease } from './types.js';
 
 const WALL = Date.UTC(2026, 0, 1);

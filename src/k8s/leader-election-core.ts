@@ -3,6 +3,7 @@
  * semantics, as pure functions: no I/O, no timers. The shell (leader-election.ts) reads the Lease,
  * asks `decide` what to do, and writes the spec it returns with optimistic concurrency.
  */
+import { formatMicroTime } from './time.js';
 import type { Lease } from './types.js';
 
 /** The spec we write: every field set. */
@@ -83,11 +84,6 @@ export type Decision =
   | { action: 'renew'; spec: LeaseSpec; observed: Observation }
   /** `holder` holds a live lease; it expires at local time `expiresAt` unless it changes before then. */
   | { action: 'wait'; holder: string; expiresAt: number; observed: Observation };
-
-/** RFC 3339 with microseconds, the format of metav1.MicroTime: 2026-01-01T00:00:00.000000Z. */
-export function formatMicroTime(wallMs: number): string {
-  return new Date(wallMs).toISOString().replace(/Z$/, '000Z');
-}
 
 /**
  * Whole seconds, as the Lease stores them, rounded up: rounding down would let followers take over

@@ -10,12 +10,12 @@ import {
   applyStatus,
   createMergePatch,
   findCondition,
-  formatTime,
   patchStatus,
   removeCondition,
   setCondition,
   updateStatus,
 } from './status.js';
+import { formatTime } from './time.js';
 import type { Condition, Service } from './types.js';
 
 /** RFC 7386, as the API server applies a merge patch. */

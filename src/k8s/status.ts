@@ -141,11 +141,6 @@ export function createMergePatch(from: unknown, to: unknown): unknown {
   return patch;
 }
 
-/** RFC 3339 in whole seconds, the format of metav1.Time (condition lastTransitionTime). */
-export function formatTime(wallMs: number): string {
-  return new Date(wallMs).toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
 /**
  * Sets the condition of `cond.type`, like apimachinery's meta.SetStatusCondition: an existing one is
  * replaced in place, and lastTransitionTime moves to `now` only when the status changes.

@@ -1,0 +1,172 @@
+/**
+ * The lab's address and naming plan: a pure function from a small spec to every name, address
+ * and route the topology builder creates. Only documentation and benchmarking ranges are used:
+ *
+ *   LAN (the switch)      192.0.2.0/24        2001:db8:0:1::/64     router .1, node-i .(10+i), lan-client .100
+ *   client link           198.51.100.0/24     2001:db8:0:2::/64     router .1, client .10
+ *   pod CIDR of node-i    198.18.i.0/24       2001:db8:0:1i::/64    (inside 2001:db8:0:10::/60)
+ *   Service cluster range 198.19.0.0/16       2001:db8:0:20::/108
+ *   LoadBalancer pools    203.0.113.0/24      2001:db8:0:100::/64   (examples and tests)
+ */
+export type RouterKind = 'frr' | 'bird' | 'gobgp';
+
+export interface LabSpec {
+  /** Number of node namespaces, 1–9. Default 3. */
+  nodes?: number;
+  router?: RouterKind;
+  /** Dual-stack (default) or IPv4 only. */
+  ipv6?: boolean;
+  /** Emulate an MLD-snooping switch: a querier on the bridge and no flooding of unregistered multicast. */
+  mldSnooping?: boolean;
+  /** A client on the switch itself, for L2 tests. Default true. */
+  lanClient?: boolean;
+}
+
+export interface Addresses {
+  v4: string;
+  v6?: string;
+}
+
+export interface NodePlan {
+  /** Kubernetes node name and `lab exec` name: node-1 … node-N. */
+  name: string;
+  index: number;
+  netns: string;
+  /** The node's port on the switch (in the switch namespace). */
+  switchPort: string;
+  /** Address on the LAN (InternalIP), without prefix length. */
+  lan: Addresses;
+  podCidr: Addresses;
+  /** The node's own address in its pod CIDR (the pods' default gateway, on the cni0 bridge). */
+  podGateway: Addresses;
+}
+
+export interface EndpointPlan {
+  name: string;
+  netns: string;
+  /** Port on the switch, for hosts attached to it. */
+  switchPort?: string;
+  address: Addresses;
+}
+
+export interface LabPlan {
+  spec: Required<LabSpec>;
+  prefix: string;
+  switch: { netns: string; bridge: string };
+  lan: Addresses & { gateway: Addresses };
+  nodes: NodePlan[];
+  router: {
+    kind: RouterKind;
+    netns: string;
+    switchPort: string;
+    lan: Addresses;
+    clientLink: Addresses;
+    asn: number;
+  };
+  /** The speakers' AS number (what nodes use to peer with the router). */
+  nodeAsn: number;
+  client: EndpointPlan & { gateway: Addresses; link: Addresses };
+  lanClient: EndpointPlan | undefined;
+  serviceCidr: Addresses;
+  podSupernet: Addresses;
+  loadBalancerPool: Addresses;
+}
+
+export const LAB_PREFIX = 'portico';
+/** Interface names inside the namespaces. */
+export const LAN_IF = 'eth0';
+export const ROUTER_CLIENT_IF = 'eth1';
+export const POD_BRIDGE = 'cni0';
+
+export class LabSpecError extends Error {
+  override readonly name = 'LabSpecError';
+}
+
+export function planLab(spec: LabSpec = {}): LabPlan {
+  const full: Required<LabSpec> = {
+    nodes: spec.nodes ?? 3,
+    router: spec.router ?? 'frr',
+    ipv6: spec.ipv6 ?? true,
+    mldSnooping: spec.mldSnooping ?? false,
+    lanClient: spec.lanClient ?? true,
+  };
+  if (!Number.isInteger(full.nodes) || full.nodes < 1 || full.nodes > 9) {
+    throw new LabSpecError(`the lab has 1 to 9 nodes, not ${full.nodes}`);
+  }
+  if (!['frr', 'bird', 'gobgp'].includes(full.router)) {
+    throw new LabSpecError(`unknown router "${full.router}": choose frr, bird or gobgp`);
+  }
+  const v6 = <T>(value: T): T | undefined => (full.ipv6 ? value : undefined);
+  const ns = (name: string) => `${LAB_PREFIX}-${name}`;
+  const nodes: NodePlan[] = Array.from({ length: full.nodes }, (_, i) => {
+    const index = i + 1;
+    const name = `node-${index}`;
+    return {
+      name,
+      index,
+      netns: ns(name),
+      switchPort: `p-${name}`,
+      lan: { v4: `192.0.2.${10 + index}`, v6: v6(`2001:db8:0:1::${10 + index}`) },
+      podCidr: { v4: `198.18.${index}.0/24`, v6: v6(`2001:db8:0:1${index}::/64`) },
+      podGateway: { v4: `198.18.${index}.1`, v6: v6(`2001:db8:0:1${index}::1`) },
+    };
+  });
+  return {
+    spec: full,
+    prefix: LAB_PREFIX,
+    switch: { netns: ns('switch'), bridge: 'br0' },
+    lan: {
+      v4: '192.0.2.0/24',
+      v6: v6('2001:db8:0:1::/64'),
+      gateway: { v4: '192.0.2.1', v6: v6('2001:db8:0:1::1') },
+    },
+    nodes,
+    router: {
+      kind: full.router,
+      netns: ns('router'),
+      switchPort: 'p-router',
+      lan: { v4: '192.0.2.1', v6: v6('2001:db8:0:1::1') },
+      clientLink: { v4: '198.51.100.1', v6: v6('2001:db8:0:2::1') },
+      asn: 64500,
+    },
+    nodeAsn: 64512,
+    client: {
+      name: 'client',
+      netns: ns('client'),
+      address: { v4: '198.51.100.10', v6: v6('2001:db8:0:2::10') },
+      gateway: { v4: '198.51.100.1', v6: v6('2001:db8:0:2::1') },
+      link: { v4: '198.51.100.0/24', v6: v6('2001:db8:0:2::/64') },
+    },
+    lanClient: full.lanClient
+      ? {
+          name: 'lan-client',
+          netns: ns('lan-client'),
+          switchPort: 'p-lan-client',
+          address: { v4: '192.0.2.100', v6: v6('2001:db8:0:1::100') },
+        }
+      : undefined,
+    serviceCidr: { v4: '198.19.0.0/16', v6: v6('2001:db8:0:20::/108') },
+    podSupernet: { v4: '198.18.0.0/16', v6: v6('2001:db8:0:10::/60') },
+    loadBalancerPool: { v4: '203.0.113.0/24', v6: v6('2001:db8:0:100::/64') },
+  };
+}
+
+/** Every namespace of the plan, switch first (it must exist before ports attach to it). */
+export function planNamespaces(plan: LabPlan): string[] {
+  return [
+    plan.switch.netns,
+    plan.router.netns,
+    ...plan.nodes.map((n) => n.netns),
+    plan.client.netns,
+    ...(plan.lanClient ? [plan.lanClient.netns] : []),
+  ];
+}
+
+/** `lab exec` names (node-1, router, client, lan-client, switch) to namespaces. */
+export function namespaceFor(plan: LabPlan, name: string): string | undefined {
+  if (name === 'switch') return plan.switch.netns;
+  if (name === 'router') return plan.router.netns;
+  if (name === 'client') return plan.client.netns;
+  if (name === 'lan-client') return plan.lanClient?.netns;
+  return plan.nodes.find((n) => n.name === name)?.netns;
+}
