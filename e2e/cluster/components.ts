@@ -45,7 +45,9 @@ export function etcdArgs({ dir, clientPort, peerPort }: EtcdLayout): string[] {
 
 export interface ApiserverLayout {
   etcdUrl: string;
+  address: string;
   port: number;
+  serviceClusterIpRange: string;
   pki: Pki;
   /** Without KCM nobody creates `default` ServiceAccounts, so the ServiceAccount admission is off. */
   withControllerManager: boolean;
@@ -54,22 +56,27 @@ export interface ApiserverLayout {
 
 export function apiserverArgs({
   etcdUrl,
+  address,
   port,
+  serviceClusterIpRange,
   pki,
   withControllerManager,
   logLevel,
 }: ApiserverLayout): string[] {
+  const host = address.includes(':') ? `[${address}]` : address;
+  const loopback = address === '127.0.0.1' || address === '::1';
   const args = [
     `--etcd-servers=${etcdUrl}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${address}`,
     `--secure-port=${port}`,
-    '--advertise-address=127.0.0.1',
-    '--endpoint-reconciler-type=none',
+    `--advertise-address=${address}`,
+    // A loopback endpoint for the `kubernetes` Service is useless and logged as an error.
+    `--endpoint-reconciler-type=${loopback ? 'none' : 'lease'}`,
     `--cert-dir=${pki.certDir}`,
     `--token-auth-file=${pki.tokensPath}`,
     '--authorization-mode=Node,RBAC',
-    `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
-    `--service-account-issuer=https://127.0.0.1:${port}`,
+    `--service-cluster-ip-range=${serviceClusterIpRange}`,
+    `--service-account-issuer=https://${host}:${port}`,
     `--service-account-key-file=${pki.serviceAccountKeyPath}`,
     `--service-account-signing-key-file=${pki.serviceAccountKeyPath}`,
     '--allow-privileged=true',
@@ -82,14 +89,20 @@ export function apiserverArgs({
 
 export interface ControllerManagerLayout {
   kubeconfigPath: string;
+  controllers: readonly string[];
   pki: Pki;
   logLevel: number;
 }
 
-export function controllerManagerArgs({ kubeconfigPath, pki, logLevel }: ControllerManagerLayout): string[] {
+export function controllerManagerArgs({
+  kubeconfigPath,
+  controllers,
+  pki,
+  logLevel,
+}: ControllerManagerLayout): string[] {
   return [
     `--kubeconfig=${kubeconfigPath}`,
-    `--controllers=${KCM_CONTROLLERS.join(',')}`,
+    `--controllers=${controllers.join(',')}`,
     '--leader-elect=false',
     '--bind-address=127.0.0.1',
     // 0 = serve no HTTPS at all (no health/metrics endpoint, no port to pick, no self-signed cert).
@@ -97,6 +110,24 @@ export function controllerManagerArgs({ kubeconfigPath, pki, logLevel }: Control
     '--use-service-account-credentials=false',
     `--service-account-private-key-file=${pki.serviceAccountKeyPath}`,
     `--root-ca-file=${pki.caPath}`,
+    `--v=${logLevel}`,
+  ];
+}
+
+export function schedulerArgs({
+  kubeconfigPath,
+  logLevel,
+}: {
+  kubeconfigPath: string;
+  logLevel: number;
+}): string[] {
+  return [
+    `--kubeconfig=${kubeconfigPath}`,
+    `--authentication-kubeconfig=${kubeconfigPath}`,
+    `--authorization-kubeconfig=${kubeconfigPath}`,
+    '--leader-elect=false',
+    '--bind-address=127.0.0.1',
+    '--secure-port=0',
     `--v=${logLevel}`,
   ];
 }

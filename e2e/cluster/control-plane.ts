@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type AdminRequest, requester } from './admin-request.js';
 import { type K8sBinaries, type K8sBinaryName, k8sBinaries } from './binaries.js';
-import { apiserverArgs, controllerManagerArgs, etcdArgs } from './components.js';
+import {
+  apiserverArgs,
+  controllerManagerArgs,
+  etcdArgs,
+  KCM_CONTROLLERS,
+  SERVICE_CLUSTER_IP_RANGE,
+  schedulerArgs,
+} from './components.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { compactEtcd, etcdHealthy, writeServiceAccountKubeconfig } from './operations.js';
 import { type Pki, writePki } from './pki.js';
@@ -43,25 +50,40 @@ class TestControlPlane implements ControlPlane {
     private readonly bins: K8sBinaries,
     private readonly pki: Pki,
     ports: { etcdClient: number; etcdPeer: number; apiserver: number },
-    private readonly withKcm: boolean,
-    private readonly logLevel: number,
+    private readonly options: ControlPlaneOptions,
   ) {
-    this.server = `https://127.0.0.1:${ports.apiserver}`;
+    const address = options.apiserver?.address ?? '127.0.0.1';
+    this.server = `https://${address.includes(':') ? `[${address}]` : address}:${ports.apiserver}`;
     this.etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
     this.kubeconfigPath = join(dir, 'admin.kubeconfig');
     this.adminToken = pki.adminToken;
     this.caPath = pki.caPath;
-    const names = ['etcd', 'kube-apiserver', ...(withKcm ? ['kube-controller-manager'] : [])];
+    const names = [
+      'etcd',
+      'kube-apiserver',
+      ...(this.withKcm ? ['kube-controller-manager'] : []),
+      ...(options.scheduler ? ['kube-scheduler'] : []),
+    ];
     this.logs = Object.fromEntries(names.map((name) => [name, join(dir, `${name}.log`)]));
     this.adminRequest = requester({ server: this.server, token: pki.adminToken, caPath: pki.caPath });
     this.apiserverArgv = apiserverArgs({
       etcdUrl: this.etcdUrl,
+      address,
       port: ports.apiserver,
+      serviceClusterIpRange: options.apiserver?.serviceClusterIpRange ?? SERVICE_CLUSTER_IP_RANGE,
       pki,
-      withControllerManager: withKcm,
-      logLevel,
+      withControllerManager: this.withKcm,
+      logLevel: this.logLevel,
     });
     this.etcdArgv = etcdArgs({ dir, clientPort: ports.etcdClient, peerPort: ports.etcdPeer });
+  }
+
+  private get withKcm(): boolean {
+    return this.options.controllerManager ?? true;
+  }
+
+  private get logLevel(): number {
+    return this.options.logLevel ?? 1;
   }
 
   private spawn(name: K8sBinaryName, args: readonly string[]): ManagedProcess {
@@ -96,6 +118,7 @@ class TestControlPlane implements ControlPlane {
         'kube-controller-manager',
         controllerManagerArgs({
           kubeconfigPath: this.kubeconfigPath,
+          controllers: this.options.controllers ?? KCM_CONTROLLERS,
           pki: this.pki,
           logLevel: this.logLevel,
         }),
@@ -109,6 +132,12 @@ class TestControlPlane implements ControlPlane {
           timeoutMs: DEFAULT_SA_TIMEOUT_MS,
           watch: [etcd, this.proc('kube-apiserver')!, kcm],
         },
+      );
+    }
+    if (this.options.scheduler) {
+      this.spawn(
+        'kube-scheduler',
+        schedulerArgs({ kubeconfigPath: this.kubeconfigPath, logLevel: this.logLevel }),
       );
     }
     const t3 = performance.now();
@@ -172,7 +201,7 @@ class TestControlPlane implements ControlPlane {
 
   private async doStop(): Promise<void> {
     // Dependents first: KCM watches the apiserver, the apiserver needs etcd to drain.
-    for (const name of ['kube-controller-manager', 'kube-apiserver', 'etcd']) {
+    for (const name of ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) {
       await this.proc(name)?.stop();
     }
     if (this.ownsDir && !keepDir()) await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
@@ -195,18 +224,22 @@ function keepDir(): boolean {
  * and the error carries the tail of the failing process's log.
  */
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const withKcm = opts.controllerManager ?? true;
   const need: K8sBinaryName[] = [
     'etcd',
     'kube-apiserver',
-    ...(withKcm ? ['kube-controller-manager' as const] : []),
+    ...((opts.controllerManager ?? true) ? ['kube-controller-manager' as const] : []),
+    ...(opts.scheduler ? ['kube-scheduler' as const] : []),
   ];
   const bins = await k8sBinaries(need);
   const dir = opts.dir ? resolve(opts.dir) : await mkdtemp(join(tmpdir(), 'portico-control-plane-'));
   if (opts.dir) await mkdir(dir, { recursive: true });
   const [pki, [etcdClient, etcdPeer, apiserver]] = await Promise.all([writePki(dir), freePorts(3)]);
-  const ports = { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver! };
-  const plane = new TestControlPlane(dir, !opts.dir, bins, pki, ports, withKcm, opts.logLevel ?? 1);
+  const ports = {
+    etcdClient: etcdClient!,
+    etcdPeer: etcdPeer!,
+    apiserver: opts.apiserver?.port ?? apiserver!,
+  };
+  const plane = new TestControlPlane(dir, !opts.dir, bins, pki, ports, opts);
   register(plane);
   try {
     await plane.start();

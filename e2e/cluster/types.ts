@@ -8,6 +8,15 @@ export interface ControlPlaneOptions {
   dir?: string;
   /** klog verbosity of the Kubernetes components. Default 1. */
   logLevel?: number;
+  /**
+   * Where kube-apiserver listens and what it advertises as the `kubernetes` Service's endpoint.
+   * Default: 127.0.0.1 on a free port, and the Service range 198.19.0.0/16.
+   */
+  apiserver?: { address?: string; port?: number; serviceClusterIpRange?: string };
+  /** kube-controller-manager controllers; default KCM_CONTROLLERS (components.ts). */
+  controllers?: readonly string[];
+  /** Also start kube-scheduler. Default false. */
+  scheduler?: boolean;
 }
 
 export interface StartupTimings {
@@ -21,7 +30,7 @@ export interface StartupTimings {
 
 export interface ControlPlane {
   dir: string;
-  /** `https://127.0.0.1:<port>` */
+  /** `https://<address>:<port>`, 127.0.0.1 unless `apiserver.address` was given. */
   server: string;
   kubeconfigPath: string;
   adminToken: string;
