@@ -1,5 +1,7 @@
+import { oneLine } from '../k8s/errors.js';
 import { type ComponentDefaults, componentFlagsHelp, parseComponentFlags } from './component-flags.js';
 import { CliError, connect } from './connect.js';
+import { labCommand } from './lab.js';
 import { VERSION, versionCommand } from './version.js';
 
 const USAGE = `portico ${VERSION}: bare-metal LoadBalancer and ingress for Kubernetes
@@ -51,6 +53,14 @@ const COMPONENTS: Record<string, ComponentSpec> = {
   },
 };
 
+/** Errors a user can cause and fix, by name (the lab's modules load only when used): their exit codes. */
+const USER_ERRORS: Record<string, number> = {
+  PreflightError: 2,
+  LabSpecError: 2,
+  LabError: 1,
+  LabExistsError: 1,
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -59,12 +69,7 @@ export async function main(argv: string[]): Promise<number> {
       return command ? 0 : 2;
     }
     if (command === 'version' || command === '--version') return versionCommand(rest);
-    if (command === 'lab') {
-      process.stderr.write(
-        'portico lab: the lab is not built yet (issue 3); use `npm run control-plane` meanwhile\n',
-      );
-      return 1;
-    }
+    if (command === 'lab') return await labCommand(rest);
     const spec = COMPONENTS[command];
     if (!spec) throw new CliError(`unknown command "${command}" (see portico --help)`, 2);
     return await component(command, spec, rest);
@@ -72,6 +77,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliError) {
       process.stderr.write(`portico ${command}: ${err.message}\n`);
       return err.exitCode;
+    }
+    const userError = USER_ERRORS[(err as Error | undefined)?.name ?? ''];
+    if (userError !== undefined) {
+      process.stderr.write(`portico ${command}: ${oneLine(err)}\n`);
+      return userError;
     }
     throw err;
   }

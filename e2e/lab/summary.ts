@@ -1,0 +1,38 @@
+import type { LabPlan } from './plan.js';
+import { birdSocket } from './router/runtime-paths.js';
+
+const both = (a: { v4: string; v6?: string }) => (a.v6 ? `${a.v4}, ${a.v6}` : a.v4);
+
+/** What `lab up` prints at the end: the topology with its addresses, and what to try next. */
+export function labSummary(plan: LabPlan): string {
+  const nodes = plan.nodes.map(
+    (n) => `    ${n.name.padEnd(10)} ${both(n.lan).padEnd(36)} pods ${both(n.podCidr)}`,
+  );
+  const lan = plan.lanClient ? `    lan-client ${both(plan.lanClient.address)}` : undefined;
+  const first = plan.nodes[0]!;
+  const routerState =
+    plan.router.kind === 'frr'
+      ? `portico lab exec router -- vtysh -N ${plan.router.netns} -c 'show bgp summary'`
+      : plan.router.kind === 'bird'
+        ? `portico lab exec router -- birdc -s ${birdSocket(plan.router.netns)} show protocols`
+        : 'portico lab exec router -- gobgp neighbor';
+  return [
+    '',
+    `The lab is up: a switch (${plan.lan.v4}${plan.lan.v6 ? `, ${plan.lan.v6}` : ''}) with`,
+    `    router     ${both(plan.router.lan).padEnd(36)} ${plan.router.kind}, AS ${plan.router.asn}, accepts BGP from AS ${plan.nodeAsn}`,
+    ...nodes,
+    ...(lan ? [lan] : []),
+    `and behind the router, on its own link, the client ${both(plan.client.address)}.`,
+    `LoadBalancer pools in the examples use ${both(plan.loadBalancerPool)}.`,
+    '',
+    'Try:',
+    `    portico lab exec client -- ping -c 2 ${first.lan.v4}        # through the router to node-1`,
+    `    ${routerState}`,
+    `    portico lab link ${first.name} down; portico lab link ${first.name} up   # cut and restore a node's link`,
+    '    portico lab status',
+    '    portico lab down',
+    '',
+    'Not there yet: the Kubernetes cluster on the nodes (kubelet, kube-proxy, Portico itself); see issue 3.',
+    '',
+  ].join('\n');
+}
