@@ -2,7 +2,8 @@
  * The lab's address and naming plan: a pure function from a small spec to every name, address
  * and route the topology builder creates. Only documentation and benchmarking ranges are used:
  *
- *   LAN (the switch)      192.0.2.0/24        2001:db8:0:1::/64     router .1, node-i .(10+i), lan-client .100
+ *   LAN (the switch)      192.0.2.0/24        2001:db8:0:1::/64     router .1, node-i .(10+i), lan-client .100,
+ *                                                                   control plane (the host) .254 / ::fe
  *   client link           198.51.100.0/24     2001:db8:0:2::/64     router .1, client .10
  *   pod CIDR of node-i    198.18.i.0/24       2001:db8:0:1i::/64    (inside 2001:db8:0:10::/60)
  *   Service cluster range 198.19.0.0/16       2001:db8:0:20::/108
@@ -67,6 +68,11 @@ export interface LabPlan {
   nodeAsn: number;
   client: EndpointPlan & { gateway: Addresses; link: Addresses };
   lanClient: EndpointPlan | undefined;
+  /**
+   * The control-plane node: the host itself, on the switch through a veth, so that nodes and pods
+   * reach kube-apiserver as they would on a rack, and the host's kubectl reaches it too.
+   */
+  controlPlane: { hostLink: string; switchPort: string; address: Addresses; apiserverPort: number };
   serviceCidr: Addresses;
   podSupernet: Addresses;
   loadBalancerPool: Addresses;
@@ -145,6 +151,12 @@ export function planLab(spec: LabSpec = {}): LabPlan {
           address: { v4: '192.0.2.100', v6: v6('2001:db8:0:1::100') },
         }
       : undefined,
+    controlPlane: {
+      hostLink: `${LAB_PREFIX}-host`,
+      switchPort: 'p-host',
+      address: { v4: '192.0.2.254', v6: v6('2001:db8:0:1::fe') },
+      apiserverPort: 6443,
+    },
     serviceCidr: { v4: '198.19.0.0/16', v6: v6('2001:db8:0:20::/108') },
     podSupernet: { v4: '198.18.0.0/16', v6: v6('2001:db8:0:10::/60') },
     loadBalancerPool: { v4: '203.0.113.0/24', v6: v6('2001:db8:0:100::/64') },
