@@ -21,6 +21,7 @@ import { isRunning } from './proc.js';
 import { LabState } from './state.js';
 import { mdbEntries, solicitedNodeGroup } from './switch.js';
 import { isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
+import { refuseIfUserLabIsUp } from './test-guard.js';
 import { buildTopology } from './topology.js';
 
 const stateRoot = mkdtempSync(join(tmpdir(), 'portico-lab-e2e-'));
@@ -28,6 +29,7 @@ const stateRoot = mkdtempSync(join(tmpdir(), 'portico-lab-e2e-'));
 const scope = { matchNamespace: isLabTopologyNamespace };
 
 before(async () => {
+  refuseIfUserLabIsUp();
   const report = await teardown(scope);
   if (report.namespaces.length > 0) console.log(`removed leftovers: ${report.namespaces.join(', ')}`);
 });

@@ -17,6 +17,7 @@ import { findCommand } from '../preflight.js';
 import { isRunning } from '../proc.js';
 import { LabState, type RecordedProcess } from '../state.js';
 import { isLabTopologyNamespace, teardown } from '../teardown.js';
+import { refuseIfUserLabIsUp } from '../test-guard.js';
 import { buildTopology } from '../topology.js';
 import { type RunningRouter, startRouter, stopRouter } from './router.js';
 import { startSpeaker, stopSpeaker } from './speaker.js';
@@ -79,6 +80,7 @@ for (const kind of ['frr', 'bird', 'gobgp'] as const) {
       JSON.stringify(sorted(await nextHops(VIPS[1]!))) === JSON.stringify(sorted(nodeV6));
 
     before(async () => {
+      refuseIfUserLabIsUp();
       stateDir = mkdtempSync('/tmp/portico-rt-');
       await teardown(scope);
       await buildTopology(plan, { state: new LabState(stateDir) });
