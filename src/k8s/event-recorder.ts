@@ -1,35 +1,18 @@
-import { randomBytes } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import { type Clock, realClock, type Timer } from '../util/clock.js';
 import { type Logger, silentLogger } from '../util/logger.js';
 import { KubeClient } from './client.js';
 import { isNotFound, oneLine } from './errors.js';
-import { Resources } from './resources.js';
+import { clip, eventName } from './event-fields.js';
+import { type EventSeries, type EventSink, kubeEventSink, logSink } from './event-sink.js';
 import { formatMicroTime } from './time.js';
 import type { KubeEvent, KubeObject, ObjectReference } from './types.js';
 
+export type { EventSeries, EventSink } from './event-sink.js';
+export { kubeEventSink } from './event-sink.js';
 export type EventType = KubeEvent['type'];
-export type EventSeries = NonNullable<KubeEvent['series']>;
 /** An object with its type meta (list items from the API server lack it), or a reference to one. */
 export type Regarding = (KubeObject & { apiVersion: string; kind: string }) | ObjectReference;
-
-/** Where the recorder writes Events: the API server, or memory in tests. */
-export interface EventSink {
-  create(event: KubeEvent): Promise<KubeEvent>;
-  /** Rejects with a 404 ApiError when the Event no longer exists. */
-  patchSeries(namespace: string, name: string, series: EventSeries): Promise<void>;
-}
-
-/** Writes events.k8s.io/v1 Events; series updates are merge patches, as client-go sends them. */
-export function kubeEventSink(client: KubeClient): EventSink {
-  const events = client.resource<KubeEvent>(Resources.events);
-  return {
-    create: (event) => events.create(event),
-    async patchSeries(namespace, name, series) {
-      await events.patch(name, namespace, { series }, { type: 'merge' });
-    },
-  };
-}
 
 export interface EventRecorderOptions {
   /** Without one, Events are only logged (at debug level). */
@@ -276,14 +259,6 @@ export class EventRecorder {
   }
 }
 
-const logSink = (logger: Logger): EventSink => ({
-  create: async (event) => {
-    logger.debug({ event }, 'event');
-    return event;
-  },
-  patchSeries: async (namespace, name, series) => logger.debug({ namespace, name, series }, 'event series'),
-});
-
 function toReference(o: Regarding): ObjectReference {
   if (!('metadata' in o)) return { ...o };
   const { name, namespace, uid, resourceVersion } = o.metadata;
@@ -295,30 +270,6 @@ const identity = (ref: ObjectReference | undefined) =>
 
 const eventKey = (b: Entry['body']) =>
   JSON.stringify([identity(b.regarding), identity(b.related), b.type, b.reason, b.action, b.note]);
-
-/** `<object name>.<16 hex digits>`, made a valid DNS subdomain whatever the object's name. */
-function eventName(objectName: string): string {
-  const labels = objectName.toLowerCase().split('.');
-  const clean = labels.map((l) => l.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '')).filter(Boolean);
-  const prefix = clean
-    .join('.')
-    .slice(0, 236)
-    .replace(/[.-]+$/, '');
-  return `${prefix || 'event'}.${randomBytes(8).toString('hex')}`;
-}
-
-/** Cuts `text` to at most `maxBytes` of UTF-8, marking the cut with an ellipsis. */
-function clip(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  let out = '';
-  let bytes = 0;
-  for (const ch of text) {
-    bytes += Buffer.byteLength(ch);
-    if (bytes > maxBytes - 3) break;
-    out += ch;
-  }
-  return `${out}...`;
-}
 
 function recorderMetrics(registry: Registry) {
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
