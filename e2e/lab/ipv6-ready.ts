@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ipJson } from './exec.js';
 
 export interface Ipv6Interfaces {
-  netns: string;
+  /** Undefined for the host's own namespace. */
+  netns?: string;
   ifnames: readonly string[];
 }
 
@@ -25,14 +26,15 @@ interface AddrInfo {
 
 /** What is still missing on these interfaces: '' when each has a usable link-local address and nothing tentative. */
 async function notReady({ netns, ifnames }: Ipv6Interfaces): Promise<string[]> {
+  const where = netns ?? 'host';
   const links = await ipJson<{ ifname: string; addr_info?: AddrInfo[] }[]>(netns, '-6', 'addr', 'show');
   return ifnames.flatMap((ifname) => {
     const addrs = links.find((l) => l.ifname === ifname)?.addr_info ?? [];
     const failed = addrs.find((a) => a.dadfailed);
-    if (failed) throw new Error(`${netns} ${ifname}: duplicate address detection failed for ${failed.local}`);
-    const problems = addrs.filter((a) => a.tentative).map((a) => `${netns} ${ifname} ${a.local} tentative`);
+    if (failed) throw new Error(`${where} ${ifname}: duplicate address detection failed for ${failed.local}`);
+    const problems = addrs.filter((a) => a.tentative).map((a) => `${where} ${ifname} ${a.local} tentative`);
     if (!addrs.some((a) => a.scope === 'link' && !a.tentative))
-      problems.push(`${netns} ${ifname} has no link-local address`);
+      problems.push(`${where} ${ifname} has no link-local address`);
     return problems;
   });
 }

@@ -45,7 +45,7 @@ export async function labCommand(argv: string[]): Promise<number> {
       const summary = await lab.labUp({
         nodes,
         router: values.router as 'frr' | 'bird' | 'gobgp' | undefined,
-        ipv6: values['ipv4-only'] ? false : true,
+        ipv6: values['ipv4-only'] !== true,
         mldSnooping: values['mld-snooping'] === true,
         log,
       });
