@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tailFile } from '../../cluster/process.js';
 import { isRunning, processCommand, processStartTime, signal, waitForExit } from '../proc.js';
 import type { RecordedProcess } from '../state.js';
 
@@ -59,14 +60,6 @@ export async function spawnDaemon(spec: DaemonSpec): Promise<Daemon> {
   }
 }
 
-export function tailFile(path: string, lines = 15): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return `(no log at ${path})`;
-  }
-}
-
 /**
  * Polls `check` until it is true. Fails at once, with the log's last lines, when one of the
  * daemons exits; errors thrown by `check` count as "not yet".
@@ -83,7 +76,7 @@ export async function waitUntilReady(
     const dead = daemons.find((d) => d.exited() !== undefined);
     if (dead)
       throw new Error(
-        `${dead.exited()} while waiting for ${what}; ${dead.logPath}:\n${tailFile(dead.logPath)}`,
+        `${dead.exited()} while waiting for ${what}; ${dead.logPath}:\n${tailFile(dead.logPath, 15)}`,
       );
     try {
       if (await check()) return;
@@ -92,7 +85,7 @@ export async function waitUntilReady(
       last = ` (last error: ${(err as Error).message})`;
     }
     if (Date.now() > deadline) {
-      const logs = daemons.map((d) => `--- ${d.logPath}\n${tailFile(d.logPath)}`).join('\n');
+      const logs = daemons.map((d) => `--- ${d.logPath}\n${tailFile(d.logPath, 15)}`).join('\n');
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}\n${logs}`);
     }
     await sleep(100);
