@@ -3,7 +3,7 @@
  * ones on first use. `PORTICO_K8S_BIN` points at a ready folder instead (nothing is built then).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,13 @@ const ALL: readonly K8sBinaryName[] = [
 ];
 const CONTROL_PLANE: readonly K8sBinaryName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager'];
 
-const harnessDir = fileURLToPath(new URL('../k8s-harness/', import.meta.url));
+/** e2e/k8s-harness/, from the source (e2e/cluster/) or from the compiled CLI (dist/e2e/cluster/). */
+const harnessDir =
+  [
+    fileURLToPath(new URL('../k8s-harness/', import.meta.url)),
+    fileURLToPath(new URL('../../../e2e/k8s-harness/', import.meta.url)),
+  ].find((dir) => existsSync(join(dir, 'go.mod'))) ??
+  fileURLToPath(new URL('../k8s-harness/', import.meta.url));
 
 /** The Kubernetes version pinned by the harness go.mod, e.g. `v1.36.3`. */
 export function k8sVersion(): string {

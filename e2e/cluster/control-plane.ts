@@ -89,6 +89,7 @@ class TestControlPlane implements ControlPlane {
   private spawn(name: K8sBinaryName, args: readonly string[]): ManagedProcess {
     const proc = new ManagedProcess(name, this.bins.paths[name], args, this.logs[name]!);
     this.procs.set(name, proc);
+    if (proc.pid !== undefined) this.options.onSpawn?.(name, proc.pid);
     return proc;
   }
 

@@ -17,6 +17,8 @@ export interface ControlPlaneOptions {
   controllers?: readonly string[];
   /** Also start kube-scheduler. Default false. */
   scheduler?: boolean;
+  /** Called right after each process is spawned, e.g. to record its pid for a crash-safe cleanup. */
+  onSpawn?: (name: string, pid: number) => void;
 }
 
 export interface StartupTimings {

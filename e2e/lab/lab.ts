@@ -3,45 +3,33 @@
  * the record (lab.json beside the state file) to know the topology.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { clusterHealth, kubectlOverview } from './cluster-status.js';
+import { createControlPlaneLink } from './control-plane-link.js';
 import { setLink } from './faults.js';
 import { type LabPlan, type LabSpec, namespaceFor, planLab, planNamespaces } from './plan.js';
 import { assertPreflight } from './preflight.js';
+import { clusterPaths, readRecord, recordPath, writeRecord } from './record.js';
 import { routerHealth, startLabRouter } from './router-control.js';
 import { LabState } from './state.js';
 import { labSummary } from './summary.js';
-import { describeTeardown, isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
+import { startSupervisor, stopSupervisor } from './supervisor-control.js';
+import {
+  describeTeardown,
+  isLabTopologyNamespace,
+  listNamespaces,
+  type TeardownReport,
+  teardown,
+} from './teardown.js';
 import { buildTopology } from './topology.js';
 
 export interface LabUpOptions extends LabSpec {
   log?: (line: string) => void;
 }
 
-interface LabRecord {
-  spec: LabSpec;
-  createdAt: string;
-  phase: 'building' | 'up';
-}
-
 /** A mistake the user can fix; the CLI prints its message as one line. */
 export class LabError extends Error {
   override readonly name = 'LabError';
-}
-
-const recordPath = (state: LabState) => join(state.dir, 'lab.json');
-
-function readRecord(state: LabState): LabRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(recordPath(state), 'utf8')) as LabRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeRecord(state: LabState, record: LabRecord): void {
-  mkdirSync(state.dir, { recursive: true });
-  writeFileSync(recordPath(state), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** The plan of the lab that is up, or a LabError saying there is none. */
@@ -64,7 +52,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<string> {
   }
   const interrupted = () => {
     log('interrupted: removing what was built');
-    teardown({ state, matchNamespace: isLabTopologyNamespace }).finally(() => process.exit(130));
+    removeLab(state).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -75,12 +63,18 @@ export async function labUp(options: LabUpOptions = {}): Promise<string> {
     await buildTopology(plan, { state, log });
     log(`starting the ${plan.router.kind} router`);
     await startLabRouter(plan, state);
+    log('joining the host to the switch as the control-plane node');
+    await createControlPlaneLink(plan, state);
+    await startSupervisor(state, log);
     writeRecord(state, { spec: plan.spec, createdAt: new Date().toISOString(), phase: 'up' });
     log(`lab up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return labSummary(plan);
+    return labSummary(plan, {
+      overview: await kubectlOverview(state),
+      kubeconfig: clusterPaths(state).kubeconfig,
+    });
   } catch (err) {
     log('lab up failed: removing what was built');
-    await teardown({ state, matchNamespace: isLabTopologyNamespace });
+    await removeLab(state);
     throw err;
   } finally {
     process.off('SIGINT', interrupted);
@@ -90,10 +84,16 @@ export async function labUp(options: LabUpOptions = {}): Promise<string> {
 
 /** Removes everything the lab may have made (its recorded processes and `portico-` namespaces), with or without a state file. */
 export async function labDown(options: { log?: (line: string) => void } = {}): Promise<string> {
-  const state = new LabState();
-  const report = await teardown({ state, matchNamespace: isLabTopologyNamespace, log: options.log });
-  rmSync(recordPath(state), { force: true });
-  return describeTeardown(report);
+  return describeTeardown(await removeLab(new LabState(), options.log));
+}
+
+/** The supervisor first (it stops its children in order, and would restart a killed kube-proxy), then the rest. */
+async function removeLab(state: LabState, log?: (line: string) => void): Promise<TeardownReport> {
+  await stopSupervisor(state);
+  const report = await teardown({ state, matchNamespace: isLabTopologyNamespace, log });
+  const paths = clusterPaths(state);
+  for (const path of [recordPath(state), paths.kubeconfig, paths.ready]) rmSync(path, { force: true });
+  return report;
 }
 
 export interface LabStatusReport {
@@ -123,6 +123,9 @@ export async function labStatus(): Promise<LabStatusReport> {
   const router = await routerHealth(plan, state);
   healthy &&= router.healthy;
   lines.push(...router.lines.map((l) => `  ${l}`));
+  const cluster = await clusterHealth(plan, state);
+  healthy &&= cluster.healthy;
+  lines.push(...cluster.lines.map((l) => `  ${l}`));
   return { healthy, text: `${lines.join('\n')}\n` };
 }
 
@@ -159,6 +162,6 @@ export async function labLink(node: string, state: 'down' | 'up'): Promise<void>
 
 /** The lab cluster's kubeconfig, once the lab runs a cluster. */
 export function labKubeconfig(): string | undefined {
-  const path = join(new LabState().dir, 'kubeconfig');
+  const path = clusterPaths(new LabState()).kubeconfig;
   return existsSync(path) ? path : undefined;
 }

@@ -4,7 +4,7 @@ import { birdSocket } from './router/runtime-paths.js';
 const both = (a: { v4: string; v6?: string }) => (a.v6 ? `${a.v4}, ${a.v6}` : a.v4);
 
 /** What `lab up` prints at the end: the topology with its addresses, and what to try next. */
-export function labSummary(plan: LabPlan): string {
+export function labSummary(plan: LabPlan, cluster: { overview: string; kubeconfig: string }): string {
   const nodes = plan.nodes.map(
     (n) => `    ${n.name.padEnd(10)} ${both(n.lan).padEnd(36)} pods ${both(n.podCidr)}`,
   );
@@ -23,16 +23,24 @@ export function labSummary(plan: LabPlan): string {
     ...nodes,
     ...(lan ? [lan] : []),
     `and behind the router, on its own link, the client ${both(plan.client.address)}.`,
+    `The control plane runs on the host at ${both(plan.controlPlane.address)} (kube-apiserver port ${plan.controlPlane.apiserverPort}),`,
+    'and a real kube-proxy runs on every node.',
     `LoadBalancer pools in the examples use ${both(plan.loadBalancerPool)}.`,
     '',
     'Try:',
+    '    kubectl get nodes -o wide                           # after the export below',
+    `    portico lab exec ${first.name} -- curl -sk https://${plan.serviceCidr.v4.replace(/0\/\d+$/, '1')}/version   # the kubernetes Service, through kube-proxy`,
     `    portico lab exec client -- ping -c 2 ${first.lan.v4}        # through the router to node-1`,
     `    ${routerState}`,
     `    portico lab link ${first.name} down; portico lab link ${first.name} up   # cut and restore a node's link`,
     '    portico lab status',
     '    portico lab down',
     '',
-    'Not there yet: the Kubernetes cluster on the nodes (kubelet, kube-proxy, Portico itself); see issue 3.',
+    'Not there yet: the lab kubelet (Pods do not run yet) and Portico itself; see issue 3.',
+    '',
+    cluster.overview.trimEnd(),
+    '',
+    `export KUBECONFIG=${cluster.kubeconfig}`,
     '',
   ].join('\n');
 }

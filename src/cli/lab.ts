@@ -17,9 +17,11 @@ Commands:
 `;
 
 type Lab = typeof import('../../e2e/lab/lab.js');
+type Supervisor = typeof import('../../e2e/lab/supervisor.js');
 
 /** The lab lives with the e2e suites; it is loaded only when `portico lab` runs. */
 const loadLab = (): Promise<Lab> => import('../../e2e/lab/lab.js');
+const loadSupervisor = (): Promise<Supervisor> => import('../../e2e/lab/supervisor.js');
 
 export async function labCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -50,6 +52,12 @@ export async function labCommand(argv: string[]): Promise<number> {
         log,
       });
       process.stdout.write(summary);
+      return 0;
+    }
+    case 'serve': {
+      // Hidden: the detached process `lab up` starts to run the cluster; it lives on its timers.
+      parse(rest, {});
+      await (await loadSupervisor()).serveLab();
       return 0;
     }
     case 'down': {

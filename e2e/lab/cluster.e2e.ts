@@ -1,0 +1,194 @@
+/**
+ * The lab's cluster as a user meets it: `portico lab up` through the real binary, then the API
+ * through the printed kubeconfig, and Services forwarded by the real kube-proxy in the nodes.
+ */
+import * as assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { KubeClient } from '../../src/k8s/client.js';
+import { Resources } from '../../src/k8s/resources.js';
+import type { EndpointSlice, Lease, Node, Service } from '../../src/k8s/types.js';
+import { clientFor } from '../support/kube.js';
+import { waitFor } from '../support/wait.js';
+import { tryInNetns } from './exec.js';
+import { isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
+import { refuseIfUserLabIsUp } from './test-guard.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const stateDir = mkdtempSync(join(tmpdir(), 'portico-lab-cluster-'));
+const env = { ...process.env, PORTICO_LAB_STATE_DIR: stateDir };
+const kubeconfig = join(stateDir, 'kubeconfig');
+
+function portico(...args: string[]) {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, ['bin/portico.js', ...args], { cwd: root, env, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started };
+}
+
+const pgrep = (pattern: string) =>
+  spawnSync('pgrep', ['-af', pattern], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((line) => line && !line.includes('pgrep'));
+/** Processes of this lab: anything naming its state dir, and the supervisor. */
+const labProcesses = () => [...pgrep(stateDir), ...pgrep('portico.js lab serve')];
+const labNamespaces = async () => (await listNamespaces()).filter(isLabTopologyNamespace);
+
+async function assertNothingLeft(when: string): Promise<void> {
+  assert.deepEqual(await labNamespaces(), [], `namespaces left ${when}`);
+  assert.deepEqual(labProcesses(), [], `processes left ${when}`);
+  assert.deepEqual(pgrep('^/\\S*(etcd|kube-apiserver|kube-proxy) .*portico-lab-cluster-'), [], when);
+  const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout;
+  assert.doesNotMatch(links, /portico-host/, `portico-host left ${when}`);
+}
+
+/** The first line a TCP server sends, read from inside a namespace ('' if nothing answers). */
+async function readFrom(netns: string, host: string, port: number): Promise<string> {
+  const r = await tryInNetns(netns, 'socat', ['-u', `TCP:${host}:${port},connect-timeout=2`, '-'], {
+    timeoutMs: 5_000,
+  });
+  return r.stdout.trim();
+}
+
+describe('portico lab: the cluster', () => {
+  let client: KubeClient | undefined;
+  let listener: ChildProcess | undefined;
+
+  before(async () => {
+    refuseIfUserLabIsUp();
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+    await teardown({ matchNamespace: isLabTopologyNamespace });
+  });
+  after(async () => {
+    client?.close();
+    listener?.kill('SIGKILL');
+    portico('lab', 'down');
+    await teardown({ matchNamespace: isLabTopologyNamespace });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('comes up with 3 Ready nodes, kept Ready by their Leases', async (t) => {
+    const up = portico('lab', 'up');
+    assert.equal(up.code, 0, up.stderr);
+    t.diagnostic(`lab up took ${up.ms.toFixed(0)} ms; ${up.stderr.match(/lab up in .*/)?.[0]}`);
+    assert.ok(up.ms < 120_000, `lab up took ${up.ms} ms`);
+    for (const i of [1, 2, 3])
+      assert.match(up.stdout, new RegExp(`node/node-${i} +Ready .*192\\.0\\.2\\.1${i}`));
+    assert.match(up.stdout, /service\/kubernetes +ClusterIP +198\.19\.0\.1 /);
+    assert.match(up.stdout, new RegExp(`export KUBECONFIG=${kubeconfig}\\n$`));
+    const status = portico('lab', 'status');
+    assert.equal(status.code, 0, status.stdout);
+    assert.match(status.stdout, /ok +kube-proxy on node-3 \/healthz 200/);
+
+    client = clientFor(kubeconfig);
+    const nodes = (await client.resource<Node>(Resources.nodes).list()).items;
+    assert.deepEqual(nodes.map((n) => n.metadata?.name).sort(), ['node-1', 'node-2', 'node-3']);
+    for (const node of nodes) {
+      const i = node.metadata?.name?.slice(-1);
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.status, 'True');
+      assert.equal(ready?.reason, 'KubeletReady');
+      const internal = node.status?.addresses?.filter((a) => a.type === 'InternalIP').map((a) => a.address);
+      assert.deepEqual(internal, [`192.0.2.1${i}`, `2001:db8:0:1::1${i}`]);
+      assert.deepEqual(node.spec?.podCIDRs, [`198.18.${i}.0/24`, `2001:db8:0:1${i}::/64`]);
+    }
+    const leases = client.resource<Lease>(Resources.leases);
+    const first = (await leases.get('node-2', 'kube-node-lease')).spec?.renewTime;
+    assert.ok(first);
+    const renewed = await waitFor(
+      'a renewed Lease',
+      async () => {
+        const now = (await leases.get('node-2', 'kube-node-lease')).spec?.renewTime;
+        return now && now !== first ? now : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 500 },
+    );
+    assert.ok(Date.parse(renewed) > Date.parse(first));
+  });
+
+  it('forwards the kubernetes Service to the control plane through kube-proxy', async () => {
+    const r = await tryInNetns('portico-node-1', 'curl', ['-sk', '-m', '5', 'https://198.19.0.1/version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { gitVersion: string }).gitVersion, 'v1.36.3');
+  });
+
+  it('forwards a ClusterIP from a node and a NodePort from the client, through the real kube-proxy', async () => {
+    assert.ok(client);
+    listener = spawn('ip', [
+      ...['netns', 'exec', 'portico-node-2', 'socat'],
+      ...['TCP-LISTEN:8080,bind=192.0.2.12,fork,reuseaddr', 'SYSTEM:echo hello-from-node-2'],
+    ]);
+    await waitFor(
+      'the listener on node-2',
+      async () => (await readFrom('portico-node-2', '192.0.2.12', 8080)) !== '',
+    );
+    const svc = await client.resource<Service>(Resources.services).create({
+      metadata: { name: 'outside', namespace: 'default' },
+      spec: { type: 'NodePort', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    });
+    await client.resource<EndpointSlice>(Resources.endpointSlices).create({
+      metadata: {
+        name: 'outside-node-2',
+        namespace: 'default',
+        labels: { 'kubernetes.io/service-name': 'outside' },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['192.0.2.12'], conditions: { ready: true } }],
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    });
+    const clusterIp = svc.spec?.clusterIP;
+    const nodePort = svc.spec?.ports?.[0]?.nodePort;
+    assert.ok(clusterIp && nodePort);
+    assert.match(clusterIp, /^198\.19\./);
+    const reply = (netns: string, host: string, port: number) => async () =>
+      (await readFrom(netns, host, port)) === 'hello-from-node-2';
+    await waitFor(`ClusterIP ${clusterIp}:80 from node-1`, reply('portico-node-1', clusterIp, 80), {
+      timeoutMs: 20_000,
+    });
+    await waitFor(
+      `NodePort 192.0.2.11:${nodePort} from the client`,
+      reply('portico-client', '192.0.2.11', nodePort),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    listener.kill('SIGKILL');
+  });
+
+  it('leaves nothing after `lab down`', async () => {
+    const down = portico('lab', 'down');
+    assert.equal(down.code, 0, down.stderr);
+    await assertNothingLeft('after lab down');
+  });
+
+  for (const supervisorToo of [false, true]) {
+    const what = supervisorToo ? 'and the lab supervisor are' : 'is';
+    it(`cleans up with \`lab down\` after \`lab up\` ${what} killed with SIGKILL once the apiserver runs`, async () => {
+      const child = spawn(process.execPath, ['bin/portico.js', 'lab', 'up'], {
+        cwd: root,
+        env,
+        stdio: 'ignore',
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await waitFor('kube-apiserver of the lab', () => pgrep(`kube-apiserver .*${stateDir}`).length > 0, {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+      });
+      child.kill('SIGKILL');
+      await exited;
+      const supervisor = pgrep('portico.js lab serve');
+      assert.equal(supervisor.length, 1, 'the supervisor outlives `lab up`');
+      // Without the supervisor, only the pids it recorded lead `lab down` to etcd and kube-apiserver.
+      if (supervisorToo) process.kill(Number(supervisor[0]?.split(' ')[0]), 'SIGKILL');
+      const down = portico('lab', 'down');
+      assert.equal(down.code, 0, down.stderr);
+      await assertNothingLeft(
+        `after a SIGKILL of lab up ${supervisorToo ? 'and the supervisor ' : ''}and lab down`,
+      );
+    });
+  }
+});
