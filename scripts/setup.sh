@@ -49,6 +49,7 @@ if [ "$(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -n1)" != "$need
   export PATH="$dir/bin:$PATH"
 fi
 
-# --- Kubernetes binaries ---------------------------------------------------------------------
+# --- Kubernetes binaries, and a gobgpd new enough for the lab's GoBGP router ---------------------
 e2e/k8s-harness/build.sh >/dev/null
+e2e/gobgp-harness/build.sh >/dev/null
 say "ready"

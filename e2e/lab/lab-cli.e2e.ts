@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../support/wait.js';
 import { isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
+import { refuseIfUserLabIsUp } from './test-guard.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), 'portico-lab-cli-'));
@@ -31,6 +32,7 @@ const labProcesses = () =>
 
 describe('portico lab', () => {
   before(async () => {
+    refuseIfUserLabIsUp();
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
     execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
     await teardown({ matchNamespace: isLabTopologyNamespace });

@@ -16,6 +16,7 @@ import type { LabPlan } from '../plan.js';
 import { type Daemon, spawnDaemon, waitUntilReady } from './daemon.js';
 import { renderZebraOnlyConfig } from './frr-config.js';
 import { startFrr, vtysh } from './frr-daemons.js';
+import { gobgpBinary } from './gobgp-binaries.js';
 import { type GobgpConfigOptions, renderGobgpConfig } from './gobgp-config.js';
 import type { RouterTuningOptions } from './router-options.js';
 import { zebraSocket } from './runtime-paths.js';
@@ -23,7 +24,7 @@ import { zebraSocket } from './runtime-paths.js';
 export const GOBGPD_ZEBRA_MIN = [3, 37, 0] as const;
 
 /** "gobgpd version 3.10.0" → [3, 10, 0]; undefined if the binary is missing or says something else. */
-export async function gobgpdVersion(binary = 'gobgpd'): Promise<number[] | undefined> {
+export async function gobgpdVersion(binary = gobgpBinary('gobgpd')): Promise<number[] | undefined> {
   const result = await exec(binary, ['--version']).catch(() => undefined);
   const match = /version (\d+)\.(\d+)\.(\d+)/.exec(result?.stdout ?? '');
   return match ? match.slice(1).map(Number) : undefined;
@@ -39,12 +40,12 @@ export function zebraCapable(version: readonly number[]): boolean {
 
 /** `ip netns exec <netns> gobgp <args…>` (the CLI talks gRPC to 127.0.0.1:50051 in the namespace). */
 export function gobgp(netns: string, args: readonly string[]): Promise<string> {
-  return inNetns(netns, 'gobgp', args, { timeoutMs: 10_000 });
+  return inNetns(netns, gobgpBinary('gobgp'), args, { timeoutMs: 10_000 });
 }
 
 export interface GobgpStartOptions extends RouterTuningOptions {
   stateDir: string;
-  /** The gobgpd binary. Default: `gobgpd` from PATH. */
+  /** The gobgpd binary. Default: gobgpBinary('gobgpd'). */
   binary?: string;
   onSpawn: (daemon: Daemon) => void;
   timeoutMs?: number;
@@ -57,7 +58,7 @@ export interface StartedGobgp {
 }
 
 export async function startGobgp(plan: LabPlan, options: GobgpStartOptions): Promise<StartedGobgp> {
-  const { stateDir, binary = 'gobgpd', timeoutMs = 15_000 } = options;
+  const { stateDir, binary = gobgpBinary('gobgpd'), timeoutMs = 15_000 } = options;
   const netns = plan.router.netns;
   const version = await gobgpdVersion(binary);
   if (!version) throw new Error(`${binary} is missing or not gobgpd: apt-get install gobgpd`);

@@ -28,7 +28,7 @@ export interface StartRouterOptions extends RouterTuningOptions {
   stateDir: string;
   /** Called with each process as soon as it has a pid. */
   record?: (process: RecordedProcess) => void;
-  /** The gobgpd binary for the GoBGP router. Default: `gobgpd` from PATH. */
+  /** The gobgpd binary for the GoBGP router. Default: gobgpBinary('gobgpd'). */
   gobgpd?: string;
   /** Per readiness wait. Default 15 s. */
   timeoutMs?: number;
