@@ -159,6 +159,105 @@ describe('portico lab: the cluster', () => {
     listener.kill('SIGKILL');
   });
 
+  it('runs a Deployment of portico-lab/echo across the nodes, with EndpointSlices and a NodePort', async (t) => {
+    assert.ok(client);
+    const started = performance.now();
+    const labels = { app: 'echo' };
+    await client.request('POST', '/apis/apps/v1/namespaces/default/deployments', {
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'echo', namespace: 'default' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              containers: [
+                {
+                  name: 'echo',
+                  image: 'portico-lab/echo',
+                  ports: [{ containerPort: 8080 }],
+                  readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const svc = await client.resource<Service>(Resources.services).create({
+      metadata: { name: 'echo', namespace: 'default' },
+      spec: { type: 'NodePort', selector: labels, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    });
+    type PodView = {
+      metadata: { name: string };
+      spec: { nodeName?: string };
+      status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+    };
+    const pods = client.resource<PodView & { metadata: { name: string } }>(Resources.pods);
+    const ready = await waitFor(
+      'three Ready echo pods',
+      async (seen) => {
+        const items = (await pods.list({ namespace: 'default', labelSelector: 'app=echo' })).items;
+        seen(items.map((p) => [p.metadata.name, p.spec.nodeName, p.status?.podIP]));
+        const isReady = (p: PodView) =>
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        return items.length === 3 && items.every(isReady) ? items : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    t.diagnostic(
+      `3 echo pods Ready ${(performance.now() - started).toFixed(0)} ms after the Deployment was created`,
+    );
+    for (const p of ready) {
+      const node = p.spec.nodeName ?? '';
+      assert.match(node, /^node-[123]$/);
+      assert.match(
+        p.status?.podIP ?? '',
+        new RegExp(`^198\\.18\\.${node.slice(-1)}\\.`),
+        "a pod IP from its node's pod CIDR",
+      );
+    }
+    const podIps = ready.map((p) => p.status?.podIP).sort();
+    await waitFor('an EndpointSlice with the three pods', async (seen) => {
+      const slices = await client!.resource<EndpointSlice>(Resources.endpointSlices).list({
+        namespace: 'default',
+        labelSelector: 'kubernetes.io/service-name=echo',
+      });
+      const addresses = slices.items.flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses)).sort();
+      seen(addresses);
+      return JSON.stringify(addresses) === JSON.stringify(podIps);
+    });
+    // From the client behind the router, through node-1's NodePort: answers name pods on every node.
+    const nodePort = svc.spec?.ports?.[0]?.nodePort;
+    const nodesSeen = new Set<string>();
+    await waitFor(
+      'answers from pods on all three nodes',
+      async (seen) => {
+        const r = await tryInNetns('portico-client', 'curl', [
+          '-s',
+          '-m',
+          '2',
+          `http://192.0.2.11:${nodePort}/`,
+        ]);
+        if (r.code === 0) {
+          const answer = JSON.parse(r.stdout) as { pod: string; node: string; namespace: string };
+          assert.equal(answer.namespace, 'default');
+          assert.ok(
+            ready.some((p) => p.metadata.name === answer.pod),
+            `answer from ${answer.pod}`,
+          );
+          nodesSeen.add(answer.node);
+        }
+        seen([...nodesSeen]);
+        return nodesSeen.size === 3;
+      },
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+  });
+
   it('leaves nothing after `lab down`', async () => {
     const down = portico('lab', 'down');
     assert.equal(down.code, 0, down.stderr);

@@ -33,5 +33,6 @@ export function clusterPaths(state: LabState) {
     kubeconfig: join(state.dir, 'kubeconfig'),
     ready: join(state.dir, 'ready'),
     supervisorLog: join(state.dir, 'logs', 'supervisor.log'),
+    podDir: join(state.dir, 'pods'),
   };
 }

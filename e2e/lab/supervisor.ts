@@ -1,16 +1,21 @@
 /**
  * `portico lab serve`: the lab's cluster, run by a detached process so it outlives `lab up`.
  * It starts the control plane on the host's LAN address, registers one Node per node namespace
- * and keeps them Ready, runs a real kube-proxy in each node namespace, and writes `<state>/ready`
+ * and keeps them Ready, runs a real kube-proxy and a lab kubelet for each node namespace, and writes `<state>/ready`
  * once all of that works. Every child pid is recorded as it is spawned, so `lab down` cleans up
  * even after a SIGKILL of this process. SIGTERM stops everything in order and exits 0.
  */
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { KubeClient } from '../../src/k8s/client.js';
+import { loadKubeconfig } from '../../src/k8s/kubeconfig.js';
 import { k8sBinaries, k8sVersion } from '../cluster/binaries.js';
 import { KCM_CONTROLLERS } from '../cluster/components.js';
 import { type ControlPlane, startControlPlane } from '../cluster/control-plane.js';
 import { waitFor } from '../support/wait.js';
 import { type KubeProxies, startKubeProxies } from './kube-proxies.js';
+import { LabKubelet } from './kubelet/kubelet.js';
 import { nodesReady, registerNodes, startHeartbeats } from './lab-nodes.js';
 import { type LabPlan, planLab } from './plan.js';
 import { clusterPaths, readRecord } from './record.js';
@@ -29,6 +34,14 @@ const LAB_CONTROLLERS = [
 ];
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
+/** The first address of the Service range: the `kubernetes` Service. */
+function kubernetesServiceIp(plan: LabPlan): string {
+  const [base] = plan.serviceCidr.v4.split('/');
+  const octets = base!.split('.').map(Number);
+  octets[3] = (octets[3] ?? 0) + 1;
+  return octets.join('.');
+}
 
 function serviceRange(plan: LabPlan): string {
   return [plan.serviceCidr.v4, ...(plan.serviceCidr.v6 ? [plan.serviceCidr.v6] : [])].join(',');
@@ -67,9 +80,13 @@ export async function serveLab(): Promise<void> {
   let plane: ControlPlane | undefined;
   let proxies: KubeProxies | undefined;
   let heartbeats: { stop(): void } | undefined;
+  let kubelets: LabKubelet[] = [];
+  let client: KubeClient | undefined;
   let stopping = false;
   const stopAll = async () => {
     rmSync(paths.ready, { force: true });
+    await Promise.all(kubelets.map((k) => k.stop()));
+    client?.close();
     heartbeats?.stop();
     await proxies?.stop();
     await plane?.stop();
@@ -77,7 +94,7 @@ export async function serveLab(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: stopping kube-proxies, heartbeats and the control plane`);
+    log(`${signal}: stopping the pods, kube-proxies, heartbeats and the control plane`);
     await stopAll();
     log('stopped');
     process.exit(0);
@@ -127,6 +144,25 @@ export async function serveLab(): Promise<void> {
     const running = proxies;
     await waitFor('every kube-proxy /healthz', () => running.healthy(), { timeoutMs: READY_TIMEOUT_MS });
     const proxiesMs = performance.now() - started;
+    client = KubeClient.fromKubeconfig(loadKubeconfig({ flag: plane.kubeconfigPath }), {
+      userAgent: 'portico-lab-kubelet',
+    });
+    state.recordDir(paths.podDir);
+    const kubeletLog = pino({ level: 'info' }, pino.destination(join(paths.logDir, 'kubelet.log')));
+    kubelets = plan.nodes.map(
+      (node) =>
+        new LabKubelet({
+          client: client!,
+          plan,
+          node,
+          state,
+          // Pods reach the API as in a cluster: through the `kubernetes` Service, forwarded by kube-proxy.
+          apiServer: { server: `https://${kubernetesServiceIp(plan)}`, caPath: plane!.caPath },
+          podDir: paths.podDir,
+          logger: kubeletLog,
+        }),
+    );
+    await Promise.all(kubelets.map((k) => k.start()));
     const timings = { apiserverMs, nodesMs, proxiesMs, controlPlane: plane.timings };
     writeFileSync(paths.ready, `${JSON.stringify(timings)}\n`);
     log(`ready: ${JSON.stringify(timings)}`);

@@ -11,6 +11,7 @@ import { isConflict, isNotFound, oneLine } from '../../../src/k8s/errors.js';
 import { Resources } from '../../../src/k8s/resources.js';
 import { updateStatus } from '../../../src/k8s/status.js';
 import type { Logger } from '../../../src/util/logger.js';
+import { resolveImage } from '../images/registry.js';
 import type { LabPlan, NodePlan } from '../plan.js';
 import { addPod, removePod } from '../pods.js';
 import type { LabState } from '../state.js';
@@ -18,7 +19,7 @@ import { ContainerRunner, rfc3339 } from './container.js';
 import { readEnvSources } from './env-sources.js';
 import { gracePeriodMs, podDirectory, restartsSoFar } from './pod-lifecycle.js';
 import { type ObservedContainer, type ObservedPod, podStatus } from './pod-status.js';
-import type { Pod } from './pod-types.js';
+import type { Container, Pod } from './pod-types.js';
 import { containerProcess, type ProcessContext } from './process-spec.js';
 import type { BackoffOptions } from './restart.js';
 import { TOKEN_EXPIRATION_SECONDS, writePodKubeconfig } from './token.js';
@@ -148,8 +149,9 @@ export class PodWorker {
     return this.halt.signal.aborted;
   }
 
-  private processContext(podIPs: string[], kubeconfigPath: string): ProcessContext {
+  private processContext(podIPs: string[], kubeconfigPath: string, container: Container): ProcessContext {
     const { node } = this.ctx;
+    const path = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
     return {
       nodeName: node.name,
       hostIP: node.lan.v4,
@@ -158,7 +160,10 @@ export class PodWorker {
       kubeconfigPath,
       apiServiceHost: this.ctx.plan.serviceCidr.v4.replace(/\.0\/\d+$/, '.1'),
       apiServicePort: 443,
-      imageEnv: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      imageEnv:
+        resolveImage(container.image ?? '')?.name === 'echo'
+          ? { ...path, ...echoIdentity(this.pod, node.name, podIPs) }
+          : path,
     };
   }
 
@@ -177,7 +182,7 @@ export class PodWorker {
     const check = (ips: string[]) =>
       pod.spec.containers.map((c) => ({
         container: c,
-        spec: containerProcess(pod, c, { ...this.processContext(ips, kubeconfigPath), ...sources }),
+        spec: containerProcess(pod, c, { ...this.processContext(ips, kubeconfigPath, c), ...sources }),
       }));
     for (const { container, spec } of check(pod.spec.hostNetwork ? hostIPs : [])) {
       if (spec.ok) continue;
@@ -328,4 +333,18 @@ export class PodWorker {
     );
     this.lastWritten = key;
   }
+}
+
+/**
+ * The lab's echo image knows which pod it serves without the downward-API env a real echo
+ * Deployment would set, so `kubectl create deployment --image=portico-lab/echo` answers with its
+ * identity. Lowest precedence: the Pod's own env wins.
+ */
+function echoIdentity(pod: Pod, nodeName: string, podIPs: string[]): Record<string, string> {
+  return {
+    POD_NAME: pod.metadata.name ?? '',
+    POD_NAMESPACE: pod.metadata.namespace ?? '',
+    NODE_NAME: nodeName,
+    POD_IP: podIPs[0] ?? '',
+  };
 }
