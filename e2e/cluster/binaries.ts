@@ -100,6 +100,15 @@ export function k8sBinaries(need: readonly K8sBinaryName[] = CONTROL_PLANE): Pro
   return result;
 }
 
+/** Where the binaries are (or will be built): $PORTICO_K8S_BIN, $PORTICO_K8S_CACHE or ~/.cache/portico/k8s/<version>. */
+export function k8sBinaryDir(): string {
+  return (
+    process.env.PORTICO_K8S_BIN ??
+    process.env.PORTICO_K8S_CACHE ??
+    join(homedir(), '.cache', 'portico', 'k8s', k8sVersion())
+  );
+}
+
 async function locate(need: readonly K8sBinaryName[]): Promise<K8sBinaries> {
   const override = process.env.PORTICO_K8S_BIN;
   if (override) {
@@ -109,7 +118,7 @@ async function locate(need: readonly K8sBinaryName[]): Promise<K8sBinaries> {
     }
     return { dir: override, paths: pathsIn(override) };
   }
-  const cache = process.env.PORTICO_K8S_CACHE ?? join(homedir(), '.cache', 'portico', 'k8s', k8sVersion());
+  const cache = k8sBinaryDir();
   const missing = need.filter((name) => !isExecutable(join(cache, name)));
   if (missing.length === 0) return { dir: cache, paths: pathsIn(cache) };
   process.stderr.write(`portico e2e: building missing Kubernetes binaries: ${missing.join(', ')}\n`);

@@ -4,7 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -255,6 +255,42 @@ describe('portico lab: the cluster', () => {
         return nodesSeen.size === 3;
       },
       { timeoutMs: 30_000, intervalMs: 20 },
+    );
+  });
+
+  it('gives a pod its ServiceAccount token and the API through the kubernetes Service, where RBAC applies', async () => {
+    assert.ok(client);
+    type PodView = {
+      metadata: { name: string; uid: string; namespace: string };
+      status?: { phase?: string };
+    };
+    const pods = client.resource<PodView & { metadata: { name: string } }>(Resources.pods);
+    const run = async (name: string, args: string[]) => {
+      const created = await pods.create({
+        metadata: { name, namespace: 'default' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'kubectl', image: 'portico-lab/kubectl', command: ['kubectl', ...args] }],
+        },
+      } as never);
+      const done = await waitFor(`pod ${name} to finish`, async (seen) => {
+        const p = await pods.get(name, 'default');
+        seen(p.status?.phase);
+        return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p : undefined;
+      });
+      const dir = join(stateDir, 'pods', `default_${name}_${created.metadata.uid}`);
+      return { phase: done.status?.phase, log: readFileSync(join(dir, 'kubectl.log'), 'utf8'), dir };
+    };
+    const allowed = await run('api-version', ['get', '--raw', '/version']);
+    assert.equal(allowed.phase, 'Succeeded', allowed.log);
+    assert.match(allowed.log, /"gitVersion": "v1\.36\.3"/);
+    // Its kubeconfig names the kubernetes Service, reachable only through kube-proxy on the node.
+    assert.match(readFileSync(join(allowed.dir, 'kubeconfig'), 'utf8'), /server: https:\/\/198\.19\.0\.1/);
+    const denied = await run('api-secrets', ['get', 'secrets', '-n', 'kube-system']);
+    assert.equal(denied.phase, 'Failed');
+    assert.match(
+      denied.log,
+      /Forbidden.*system:serviceaccount:default:default.*cannot list resource "secrets"/,
     );
   });
 

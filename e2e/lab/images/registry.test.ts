@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { k8sBinaryDir } from '../../cluster/binaries.js';
 import {
   imageCommands,
   PORTICO_IMAGE,
@@ -51,7 +52,11 @@ describe('parseImageRef', () => {
 });
 
 describe('resolveImage', () => {
-  const commands = { echo: ['node', 'echo-main.js'], portico: ['node', 'bin/portico.js'] };
+  const commands = {
+    echo: ['node', 'echo-main.js'],
+    portico: ['node', 'bin/portico.js'],
+    kubectl: ['kubectl'],
+  };
 
   it('runs portico-lab/echo with any tag, digest or explicit Docker Hub registry', () => {
     for (const image of ['portico-lab/echo', 'portico-lab/echo:latest', 'docker.io/portico-lab/echo:1.0']) {
@@ -81,7 +86,7 @@ describe('resolveImage', () => {
   it('explains what it runs', () => {
     assert.equal(
       unsupportedImageMessage('nginx:1.27'),
-      'the lab cannot run image nginx:1.27: it runs portico-lab/echo and ghcr.io/portico-dev/portico only',
+      'the lab cannot run image nginx:1.27: it runs portico-lab/echo, portico-lab/kubectl and ghcr.io/portico-dev/portico only',
     );
   });
 });
@@ -107,6 +112,7 @@ describe('imageCommands', () => {
       assert.deepEqual(imageCommands(url, 'node'), {
         echo: ['node', join(dir, 'echo-main.js')],
         portico: ['node', join(root, 'bin/portico.js')],
+        kubectl: [join(k8sBinaryDir(), 'kubectl')],
       });
     } finally {
       rmSync(root, { recursive: true, force: true });

@@ -6,11 +6,14 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { k8sBinaryDir } from '../../cluster/binaries.js';
 
 /** Portico's image, as `manifests/` names it (any tag or digest maps to this checkout). */
 export const PORTICO_IMAGE = 'ghcr.io/portico-dev/portico';
 /** The lab's echo server image (Docker Hub style name; it is never pulled). */
 export const ECHO_IMAGE = 'portico-lab/echo';
+/** kubectl, for Pods that talk to the API with their ServiceAccount token (the harness-built one). */
+export const KUBECTL_IMAGE = 'portico-lab/kubectl';
 
 export interface ImageRef {
   /** 'docker.io' when the reference names no registry. */
@@ -22,7 +25,7 @@ export interface ImageRef {
 }
 
 export interface LabImage {
-  name: 'echo' | 'portico';
+  name: 'echo' | 'portico' | 'kubectl';
   /** argv to run: command[0] is the executable. */
   command: string[];
 }
@@ -30,6 +33,7 @@ export interface LabImage {
 export interface ImageCommands {
   echo: string[];
   portico: string[];
+  kubectl: string[];
 }
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -89,12 +93,14 @@ function tsxLoader(): string {
 export function imageCommands(moduleUrl: string = import.meta.url, node = process.execPath): ImageCommands {
   const here = dirname(fileURLToPath(moduleUrl));
   const compiled = join(here, 'echo-main.js');
+  const kubectl = [join(k8sBinaryDir(), 'kubectl')];
   if (existsSync(compiled)) {
-    return { echo: [node, compiled], portico: [node, resolve(here, '../../../../bin/portico.js')] };
+    return { echo: [node, compiled], portico: [node, resolve(here, '../../../../bin/portico.js')], kubectl };
   }
   return {
     echo: [node, '--import', tsxLoader(), join(here, 'echo-main.ts')],
     portico: [node, resolve(here, '../../../bin/portico.js')],
+    kubectl,
   };
 }
 
@@ -105,10 +111,11 @@ export function resolveImage(image: string, commands: ImageCommands = imageComma
   const name = `${ref.registry}/${ref.repository}`;
   if (name === `docker.io/${ECHO_IMAGE}`) return { name: 'echo', command: [...commands.echo] };
   if (name === PORTICO_IMAGE) return { name: 'portico', command: [...commands.portico] };
+  if (name === `docker.io/${KUBECTL_IMAGE}`) return { name: 'kubectl', command: [...commands.kubectl] };
   return undefined;
 }
 
 /** The Pod condition message for an image the lab does not know. */
 export function unsupportedImageMessage(image: string): string {
-  return `the lab cannot run image ${image}: it runs ${ECHO_IMAGE} and ${PORTICO_IMAGE} only`;
+  return `the lab cannot run image ${image}: it runs ${ECHO_IMAGE}, ${KUBECTL_IMAGE} and ${PORTICO_IMAGE} only`;
 }

@@ -3,7 +3,11 @@ import { describe, it } from 'node:test';
 import type { Container, Pod } from './pod-types.js';
 import { apiServiceEnv, containerProcess, fieldValue, type ProcessContext } from './process-spec.js';
 
-const commands = { echo: ['node', 'echo-main.js'], portico: ['node', 'bin/portico.js'] };
+const commands = {
+  echo: ['node', 'echo-main.js'],
+  portico: ['node', 'bin/portico.js'],
+  kubectl: ['/k8s/kubectl'],
+};
 const ctx: ProcessContext = {
   nodeName: 'node-1',
   hostIP: '192.0.2.11',
@@ -75,7 +79,7 @@ describe('containerProcess: argv', () => {
       ok: false,
       reason: 'ImageNotSupported',
       message:
-        'the lab cannot run image nginx:1.27: it runs portico-lab/echo and ghcr.io/portico-dev/portico only',
+        'the lab cannot run image nginx:1.27: it runs portico-lab/echo, portico-lab/kubectl and ghcr.io/portico-dev/portico only',
     });
   });
 

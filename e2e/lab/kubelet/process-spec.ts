@@ -36,9 +36,10 @@ export type ProcessSpec =
 type Failure = Extract<ProcessSpec, { ok: false }>;
 
 /** The executables each lab image provides, by basename, for a container `command` to name. */
-export const IMAGE_BINARIES: Record<'echo' | 'portico', readonly string[]> = {
+export const IMAGE_BINARIES: Record<'echo' | 'portico' | 'kubectl', readonly string[]> = {
   echo: ['echo', 'echo-server'],
   portico: ['portico'],
+  kubectl: ['kubectl'],
 };
 
 const configError = (message: string): Failure => ({
