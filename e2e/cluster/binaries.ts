@@ -3,10 +3,11 @@
  * ones on first use. `PORTICO_K8S_BIN` points at a ready folder instead (nothing is built then).
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isExecutable } from '../../src/util/files.js';
 
 export type K8sBinaryName =
   | 'etcd'
@@ -48,15 +49,6 @@ export function k8sVersion(): string {
   if (!match?.[1])
     throw new Error(`cannot read the pinned k8s.io/kubernetes version from ${harnessDir}go.mod`);
   return match[1];
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function pathsIn(dir: string): Record<K8sBinaryName, string> {

@@ -3,7 +3,7 @@
  * through the printed kubeconfig, and Services forwarded by the real kube-proxy in the nodes.
  */
 import * as assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,19 +15,15 @@ import type { EndpointSlice, Lease, Node, Service } from '../../src/k8s/types.js
 import { clientFor } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
 import { tryInNetns } from './exec.js';
+import { porticoWith, prepareLabSuite } from './lab-suite.js';
 import { isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
-import { refuseIfUserLabIsUp } from './test-guard.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), 'portico-lab-cluster-'));
 const env = { ...process.env, PORTICO_LAB_STATE_DIR: stateDir };
 const kubeconfig = join(stateDir, 'kubeconfig');
 
-function portico(...args: string[]) {
-  const started = performance.now();
-  const r = spawnSync(process.execPath, ['bin/portico.js', ...args], { cwd: root, env, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started };
-}
+const portico = porticoWith(stateDir);
 
 const pgrep = (pattern: string) =>
   spawnSync('pgrep', ['-af', pattern], { encoding: 'utf8' })
@@ -58,10 +54,7 @@ describe('portico lab: the cluster', () => {
   let listener: ChildProcess | undefined;
 
   before(async () => {
-    refuseIfUserLabIsUp();
-    const tsc = join(root, 'node_modules/typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-    await teardown({ matchNamespace: isLabTopologyNamespace });
+    await prepareLabSuite();
   });
   after(async () => {
     client?.close();

@@ -2,7 +2,7 @@
  * `portico lab` as a user runs it: the real binary, real namespaces and a real router daemon.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,18 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../support/wait.js';
+import { porticoWith, prepareLabSuite } from './lab-suite.js';
 import { isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
-import { refuseIfUserLabIsUp } from './test-guard.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const stateDir = mkdtempSync(join(tmpdir(), 'portico-lab-cli-'));
 const env = { ...process.env, PORTICO_LAB_STATE_DIR: stateDir };
 
-function portico(...args: string[]) {
-  const started = performance.now();
-  const r = spawnSync(process.execPath, ['bin/portico.js', ...args], { cwd: root, env, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started };
-}
+const portico = porticoWith(stateDir);
 
 const labNamespaces = async () => (await listNamespaces()).filter(isLabTopologyNamespace);
 /** Router daemons started for the lab (their command lines name the lab's router namespace or state dir). */
@@ -32,10 +28,7 @@ const labProcesses = () =>
 
 describe('portico lab', () => {
   before(async () => {
-    refuseIfUserLabIsUp();
-    const tsc = join(root, 'node_modules/typescript/bin/tsc');
-    execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-    await teardown({ matchNamespace: isLabTopologyNamespace });
+    await prepareLabSuite();
   });
   after(async () => {
     portico('lab', 'down');

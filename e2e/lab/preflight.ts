@@ -3,8 +3,9 @@
  * package that provides each), and the kernel features it uses, probed for real in a throwaway
  * `portico-preflight-*` namespace. Every problem is one line saying what is missing and how to get it.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { isExecutable } from '../../src/util/files.js';
 import { exec } from './exec.js';
 import type { RouterKind } from './plan.js';
 
@@ -34,15 +35,6 @@ const ROUTERS: Record<RouterKind, Record<string, string[]>> = {
   bird: { bird2: ['bird', 'birdc'] },
   gobgp: { gobgpd: ['gobgpd', 'gobgp'] },
 };
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The absolute path of a command, like `command -v`, or undefined. */
 export function findCommand(command: string, path = process.env.PATH ?? ''): string | undefined {

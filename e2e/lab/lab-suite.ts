@@ -1,0 +1,30 @@
+/** What the suites that drive the real `portico lab` binary share. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isLabTopologyNamespace, teardown } from './teardown.js';
+import { refuseIfUserLabIsUp } from './test-guard.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Runs `node bin/portico.js …` with the given lab state dir; never throws. */
+export function porticoWith(stateDir: string) {
+  const env = { ...process.env, PORTICO_LAB_STATE_DIR: stateDir };
+  return (...args: string[]) => {
+    const started = performance.now();
+    const r = spawnSync(process.execPath, ['bin/portico.js', ...args], {
+      cwd: repoRoot,
+      env,
+      encoding: 'utf8',
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - started };
+  };
+}
+
+/** Before a suite: refuse to run over someone's lab, compile the binary, clear lab leftovers. */
+export async function prepareLabSuite(): Promise<void> {
+  refuseIfUserLabIsUp();
+  const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
+  await teardown({ matchNamespace: isLabTopologyNamespace });
+}
