@@ -7,6 +7,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { clusterHealth, kubectlOverview } from './cluster-status.js';
 import { createControlPlaneLink } from './control-plane-link.js';
 import { setLink } from './faults.js';
+import { installPortico } from './install.js';
 import { type LabPlan, type LabSpec, namespaceFor, planLab, planNamespaces } from './plan.js';
 import { assertPreflight } from './preflight.js';
 import { clusterPaths, readRecord, recordPath, writeRecord } from './record.js';
@@ -66,6 +67,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<string> {
     log('joining the host to the switch as the control-plane node');
     await createControlPlaneLink(plan, state);
     await startSupervisor(state, log);
+    await installPortico(clusterPaths(state).kubeconfig, log);
     writeRecord(state, { spec: plan.spec, createdAt: new Date().toISOString(), phase: 'up' });
     log(`lab up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return labSummary(plan, {

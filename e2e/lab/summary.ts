@@ -40,7 +40,7 @@ export function labSummary(plan: LabPlan, cluster: { overview: string; kubeconfi
     '    portico lab status',
     '    portico lab down',
     '',
-    'Not there yet: Portico itself installed from manifests/ (its components are being built); see issue 3.',
+    'Portico was installed from manifests/ into portico-system; its components join manifests/ as they are built.',
     '',
     cluster.overview.trimEnd(),
     '',

@@ -1,0 +1,45 @@
+/**
+ * `lab up`'s last step: install Portico the way a cluster admin would, `kubectl apply -k manifests/`,
+ * then `kubectl apply -f examples/`. The lab kubelet runs Portico's image as this checkout's binary.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { k8sBinaries } from '../cluster/binaries.js';
+import { exec } from './exec.js';
+import { repoRootDir } from './repo-root.js';
+
+export interface InstallSources {
+  /** A kustomization directory. Default: the checkout's manifests/. */
+  manifests?: string;
+  /** A directory of YAML files. Default: the checkout's examples/. */
+  examples?: string;
+}
+
+const hasYaml = (dir: string) =>
+  existsSync(dir) && readdirSync(dir, { recursive: true }).some((f) => /\.ya?ml$/.test(String(f)));
+
+export async function installPortico(
+  kubeconfig: string,
+  log: (line: string) => void,
+  sources: InstallSources = {},
+): Promise<void> {
+  const manifests =
+    sources.manifests ?? process.env.PORTICO_LAB_MANIFESTS ?? join(repoRootDir(), 'manifests');
+  const examples = sources.examples ?? process.env.PORTICO_LAB_EXAMPLES ?? join(repoRootDir(), 'examples');
+  const { paths } = await k8sBinaries(['kubectl']);
+  const kubectl = async (args: string[], what: string) => {
+    const r = await exec(paths.kubectl, ['--kubeconfig', kubeconfig, ...args], { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`installing ${what} failed: ${r.stderr.trim().split('\n')[0]}`);
+    for (const line of r.stdout.trim().split('\n').filter(Boolean)) log(`  ${line}`);
+  };
+  if (existsSync(join(manifests, 'kustomization.yaml'))) {
+    log(`installing Portico: kubectl apply -k ${manifests}`);
+    await kubectl(['apply', '-k', manifests], manifests);
+  } else {
+    log(`no kustomization in ${manifests}: nothing of Portico to install`);
+  }
+  if (hasYaml(examples)) {
+    log(`applying the examples: kubectl apply -R -f ${examples}`);
+    await kubectl(['apply', '-R', '-f', examples], examples);
+  }
+}
