@@ -103,6 +103,23 @@ describe('portico lab', () => {
     }
   });
 
+  it('removes what it built when `lab up` is interrupted with Ctrl-C', async () => {
+    const child = spawn(process.execPath, ['bin/portico.js', 'lab', 'up'], {
+      cwd: root,
+      env,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor('the lab namespaces', async () => (await labNamespaces()).includes('portico-node-1'), {
+      timeoutMs: 20_000,
+      intervalMs: 5,
+    });
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    assert.deepEqual(await labNamespaces(), [], 'namespaces left after Ctrl-C');
+    assert.deepEqual(labProcesses(), [], 'processes left after Ctrl-C');
+  });
+
   it('says in one line that it needs root', () => {
     const r = spawnSync(
       'setpriv',
