@@ -301,16 +301,22 @@ describe('portico lab: the cluster', () => {
       encoding: 'utf8',
     });
     assert.equal(applied.status, 0, applied.stderr);
-    // Its log says what the binary says today: connected (in-cluster, through the kubernetes Service), not built yet.
-    await waitFor('the Portico pod to connect to the API', (seen) => {
-      const dirs = readdirSync(join(stateDir, 'pods')).filter((d) =>
-        d.startsWith('portico-system_portico-probe-'),
-      );
-      const logs = dirs.map((d) => readFileSync(join(stateDir, 'pods', d, 'portico.log'), 'utf8')).join('');
+    // Their logs say what the binary says today: connected (in-cluster, through the kubernetes Service), not built yet.
+    const logsOf = (pod: RegExp) =>
+      readdirSync(join(stateDir, 'pods'))
+        .filter((d) => pod.test(d))
+        .map((d) => readFileSync(join(stateDir, 'pods', d, 'portico.log'), 'utf8'));
+    await waitFor('the Portico Deployment pod to connect to the API', (seen) => {
+      const logs = logsOf(/^portico-system_portico-probe-[a-z0-9]+-[a-z0-9]{5}_/).join('');
       seen(logs.slice(-300));
       return /portico controller: connected to https:\/\/198\.19\.0\.1, but IP address management is not built yet/.test(
         logs,
       );
+    });
+    await waitFor('a host-network speaker pod on every node to connect to the API', (seen) => {
+      const logs = logsOf(/^portico-system_portico-probe-speaker-[a-z0-9]{5}_/);
+      seen(logs.map((l) => l.slice(-120)));
+      return logs.filter((l) => /portico speaker: connected to https:\/\/198\.19\.0\.1/.test(l)).length === 3;
     });
   });
 

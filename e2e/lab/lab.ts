@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterHealth, kubectlOverview } from './cluster-status.js';
 import { createControlPlaneLink } from './control-plane-link.js';
 import { setLink } from './faults.js';
@@ -51,9 +52,17 @@ export async function labUp(options: LabUpOptions = {}): Promise<string> {
     const since = existing ? ` since ${existing.createdAt}` : '';
     throw new LabError(`a lab is already up${since}: run \`portico lab down\` first, or use it as it is`);
   }
+  // Ctrl-C: remove what was built, then exit 130. The build may fail meanwhile (its namespaces vanish);
+  // that failure then waits for this cleanup instead of racing it to the exit code.
+  let interruption: Promise<unknown> | undefined;
   const interrupted = () => {
+    if (interruption) return;
     log('interrupted: removing what was built');
-    removeLab(state).finally(() => process.exit(130));
+    // A second sweep catches what the interrupted step was starting while the first one ran.
+    interruption = removeLab(state)
+      .then(() => sleep(300))
+      .then(() => removeLab(state))
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -75,6 +84,7 @@ export async function labUp(options: LabUpOptions = {}): Promise<string> {
       kubeconfig: clusterPaths(state).kubeconfig,
     });
   } catch (err) {
+    if (interruption) await interruption;
     log('lab up failed: removing what was built');
     await removeLab(state);
     throw err;
