@@ -113,13 +113,16 @@ export class ResourceClient<T extends KubeObject> {
     namespace?: string,
     options: {
       propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+      /** Precondition: delete only this incarnation of the name. */
       uid?: string;
+      gracePeriodSeconds?: number;
       signal?: AbortSignal;
     } = {},
   ): Promise<unknown> {
     const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
     if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
     if (options.uid) body.preconditions = { uid: options.uid };
+    if (options.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = options.gracePeriodSeconds;
     return this.client.request('DELETE', this.path(namespace, name), { body, signal: options.signal });
   }
 

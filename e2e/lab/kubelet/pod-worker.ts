@@ -105,13 +105,12 @@ export class PodWorker {
       this.log.info({ graceMs: grace }, 'pod deleted; stopping its containers');
       await this.stopEverything(grace);
       await this.syncStatus().catch(() => {});
-      const { name, namespace, uid } = this.pod.metadata;
-      const path = this.ctx.client.resource<Pod>(Resources.pods).path(namespace, name);
-      // as the kubelet: gracePeriodSeconds 0 removes the object; the uid keeps a new Pod of the same name safe
-      const body = { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } };
+      const { name = '', namespace, uid } = this.pod.metadata;
+      const pods = this.ctx.client.resource<Pod>(Resources.pods);
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.ctx.client.request('DELETE', path, { body });
+          // as the kubelet: gracePeriodSeconds 0 removes the object; the uid keeps a new Pod of the same name safe
+          await pods.delete(name, namespace, { uid, gracePeriodSeconds: 0 });
           this.log.info('pod finalised');
           return;
         } catch (err) {
