@@ -4,9 +4,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { packageRoot } from '../../src/util/package-root.js';
 import { k8sBinaries } from '../cluster/binaries.js';
 import { exec } from './exec.js';
-import { repoRootDir } from './repo-root.js';
 
 export interface InstallSources {
   /** A kustomization directory. Default: the checkout's manifests/. */
@@ -24,8 +24,8 @@ export async function installPortico(
   sources: InstallSources = {},
 ): Promise<void> {
   const manifests =
-    sources.manifests ?? process.env.PORTICO_LAB_MANIFESTS ?? join(repoRootDir(), 'manifests');
-  const examples = sources.examples ?? process.env.PORTICO_LAB_EXAMPLES ?? join(repoRootDir(), 'examples');
+    sources.manifests ?? process.env.PORTICO_LAB_MANIFESTS ?? join(packageRoot(), 'manifests');
+  const examples = sources.examples ?? process.env.PORTICO_LAB_EXAMPLES ?? join(packageRoot(), 'examples');
   const { paths } = await k8sBinaries(['kubectl']);
   const kubectl = async (args: string[], what: string) => {
     const r = await exec(paths.kubectl, ['--kubeconfig', kubeconfig, ...args], { timeoutMs: 60_000 });

@@ -1,11 +1,11 @@
 /** What the suites that drive the real `portico lab` binary share. */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../src/util/package-root.js';
 import { isLabTopologyNamespace, teardown } from './teardown.js';
 import { refuseIfUserLabIsUp } from './test-guard.js';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const repoRoot = packageRoot();
 
 /** Runs `node bin/portico.js …` with the given lab state dir; never throws. */
 export function porticoWith(stateDir: string) {

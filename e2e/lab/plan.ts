@@ -74,6 +74,8 @@ export interface LabPlan {
    */
   controlPlane: { hostLink: string; switchPort: string; address: Addresses; apiserverPort: number };
   serviceCidr: Addresses;
+  /** The `kubernetes` Service's ClusterIP: the first address of the Service range. */
+  kubernetesService: string;
   podSupernet: Addresses;
   loadBalancerPool: Addresses;
 }
@@ -158,6 +160,7 @@ export function planLab(spec: LabSpec = {}): LabPlan {
       apiserverPort: 6443,
     },
     serviceCidr: { v4: '198.19.0.0/16', v6: v6('2001:db8:0:20::/108') },
+    kubernetesService: '198.19.0.1',
     podSupernet: { v4: '198.18.0.0/16', v6: v6('2001:db8:0:10::/60') },
     loadBalancerPool: { v4: '203.0.113.0/24', v6: v6('2001:db8:0:100::/64') },
   };

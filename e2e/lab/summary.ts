@@ -33,7 +33,7 @@ export function labSummary(plan: LabPlan, cluster: { overview: string; kubeconfi
     '    kubectl create deployment echo --image=portico-lab/echo --replicas=3 --port=8080',
     '    kubectl expose deployment echo --type=NodePort --port=80 --target-port=8080',
     `    portico lab exec client -- curl -s http://${first.lan.v4}:$(kubectl get svc echo -o jsonpath='{.spec.ports[0].nodePort}')/`,
-    `    portico lab exec ${first.name} -- curl -sk https://${plan.serviceCidr.v4.replace(/0\/\d+$/, '1')}/version   # the kubernetes Service, through kube-proxy`,
+    `    portico lab exec ${first.name} -- curl -sk https://${plan.kubernetesService}/version   # the kubernetes Service, through kube-proxy`,
     `    portico lab exec client -- ping -c 2 ${first.lan.v4}        # through the router to node-1`,
     `    ${routerState}`,
     `    portico lab link ${first.name} down; portico lab link ${first.name} up   # cut and restore a node's link`,

@@ -35,14 +35,6 @@ const LAB_CONTROLLERS = [
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
-/** The first address of the Service range: the `kubernetes` Service. */
-function kubernetesServiceIp(plan: LabPlan): string {
-  const [base] = plan.serviceCidr.v4.split('/');
-  const octets = base!.split('.').map(Number);
-  octets[3] = (octets[3] ?? 0) + 1;
-  return octets.join('.');
-}
-
 function serviceRange(plan: LabPlan): string {
   return [plan.serviceCidr.v4, ...(plan.serviceCidr.v6 ? [plan.serviceCidr.v6] : [])].join(',');
 }
@@ -157,7 +149,7 @@ export async function serveLab(): Promise<void> {
           node,
           state,
           // Pods reach the API as in a cluster: through the `kubernetes` Service, forwarded by kube-proxy.
-          apiServer: { server: `https://${kubernetesServiceIp(plan)}`, caPath: plane!.caPath },
+          apiServer: { server: `https://${plan.kubernetesService}`, caPath: plane!.caPath },
           podDir: paths.podDir,
           logger: kubeletLog,
         }),

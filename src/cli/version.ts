@@ -1,19 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package-root.js';
 
-/** The package.json above this file, wherever it runs from (src/ under tsx, dist/src/ when built). */
-function findPackageJson(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('package.json not found above the portico sources');
-    dir = parent;
-  }
-  return join(dir, 'package.json');
-}
-
-const pkg = JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
 
 export const VERSION: string = pkg.version;
 

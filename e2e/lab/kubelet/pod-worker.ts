@@ -157,7 +157,7 @@ export class PodWorker {
       hostIPs: [node.lan.v4, ...(node.lan.v6 ? [node.lan.v6] : [])],
       podIPs,
       kubeconfigPath,
-      apiServiceHost: this.ctx.plan.serviceCidr.v4.replace(/\.0\/\d+$/, '.1'),
+      apiServiceHost: this.ctx.plan.kubernetesService,
       apiServicePort: 443,
       imageEnv:
         resolveImage(container.image ?? '')?.name === 'echo'
