@@ -9,19 +9,35 @@ export interface ComponentFlags {
   metricsBindAddress: { host: string; port: number };
   leaderElect: boolean;
   leaderElection: LeaderElectionTimings & { namespace?: string; name: string };
+  /** The component's own flags (see ComponentDefaults.flags), by name. */
+  extra: Record<string, string | undefined>;
   help: boolean;
+}
+
+/** A flag only one component takes; its value is kept as text for the component to check. */
+export interface ExtraFlag {
+  /** Placeholder in the help text, e.g. `<n>`. */
+  arg: string;
+  default?: string;
+  help: string;
 }
 
 export interface ComponentDefaults {
   metricsPort: number;
   leaderElect: boolean;
   leaseName: string;
+  flags?: Record<string, ExtraFlag>;
 }
 
 export const componentFlagsHelp = (d: ComponentDefaults): string => `Flags:
   --kubeconfig <path>                     kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --metrics-bind-address <host:port>      serve /metrics, /healthz and /readyz here (default :${d.metricsPort})
-${
+${Object.entries(d.flags ?? {})
+  .map(([name, f]) => {
+    const head = `  --${name} ${f.arg}`;
+    return `${head.padEnd(42)}${f.help}${f.default !== undefined ? ` (default ${f.default})` : ''}\n`;
+  })
+  .join('')}${
   d.leaderElect
     ? `  --leader-elect=<bool>                   elect one active replica with a Lease (default true)
   --leader-elect-lease-duration <d>       how long a lease lasts without renewal (default 15s)
@@ -54,6 +70,12 @@ export function parseComponentFlags(args: string[], defaults: ComponentDefaults)
         'metrics-bind-address': { type: 'string', default: `:${defaults.metricsPort}` },
         help: { type: 'boolean', short: 'h', default: false },
         ...(defaults.leaderElect ? leaderOptions : {}),
+        ...Object.fromEntries(
+          Object.entries(defaults.flags ?? {}).map(([name, f]) => [
+            name,
+            { type: 'string' as const, ...(f.default !== undefined ? { default: f.default } : {}) },
+          ]),
+        ),
       },
       strict: true,
       allowPositionals: false,
@@ -71,6 +93,7 @@ export function parseComponentFlags(args: string[], defaults: ComponentDefaults)
       namespace: str('leader-elect-namespace'),
       name: str('leader-elect-lease-name') ?? defaults.leaseName,
     },
+    extra: Object.fromEntries(Object.keys(defaults.flags ?? {}).map((name) => [name, str(name)])),
     help: values.help === true,
   };
 }

@@ -1,6 +1,13 @@
+import type { KubeClient } from '../k8s/client.js';
 import { oneLine } from '../k8s/errors.js';
-import { type ComponentDefaults, componentFlagsHelp, parseComponentFlags } from './component-flags.js';
+import {
+  type ComponentDefaults,
+  type ComponentFlags,
+  componentFlagsHelp,
+  parseComponentFlags,
+} from './component-flags.js';
 import { CliError, connect } from './connect.js';
+import { CONTROLLER_FLAGS, runController } from './controller-command.js';
 import { labCommand } from './lab.js';
 import { VERSION, versionCommand } from './version.js';
 
@@ -25,17 +32,19 @@ Exit codes: 0 success, 1 failure, 2 bad flags or configuration (kubeconfig, unre
 
 interface ComponentSpec extends ComponentDefaults {
   summary: string;
-  /** Issue tracking the rest of the component; the command says so instead of pretending. */
-  notBuilt: string;
+  /** Runs the component; without one, the command says honestly that it is not built yet. */
+  run?: (flags: ComponentFlags, client: KubeClient) => Promise<number>;
+  notBuilt?: string;
 }
 
 const COMPONENTS: Record<string, ComponentSpec> = {
   controller: {
     summary: 'Assigns external IPs from IPAddressPools to LoadBalancer Services.',
-    notBuilt: 'IP address management is not built yet (issue 4)',
+    run: runController,
     metricsPort: 7472,
     leaderElect: true,
     leaseName: 'portico-controller',
+    flags: CONTROLLER_FLAGS,
   },
   speaker: {
     summary: 'Announces LoadBalancer IPs from this node over L2 (ARP/NDP) or BGP.',
@@ -94,6 +103,7 @@ async function component(name: string, spec: ComponentSpec, args: string[]): Pro
     return 0;
   }
   const client = await connect(flags.kubeconfig, name);
+  if (spec.run) return await spec.run(flags, client);
   client.close();
   process.stderr.write(`portico ${name}: connected to ${client.server}, but ${spec.notBuilt}\n`);
   return 1;

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { DEFAULT_LOAD_BALANCER_CLASS } from '../api/ip-address-pool.js';
+import { Controller } from '../controller/controller.js';
+import type { KubeClient } from '../k8s/client.js';
+import { oneLine } from '../k8s/errors.js';
+import { HealthServer } from '../k8s/health-server.js';
+import { LeaderElector } from '../k8s/leader-election.js';
+import { createLogger } from '../util/logger.js';
+import type { ComponentFlags, ExtraFlag } from './component-flags.js';
+import { CliError, EXIT_CONFIG } from './connect.js';
+
+export const CONTROLLER_FLAGS: Record<string, ExtraFlag> = {
+  namespace: {
+    arg: '<ns>',
+    help: "namespace of IPAddressPools, the Lease and the webhook Secret (default: the pod's namespace, else portico-system)",
+  },
+  'load-balancer-class': {
+    arg: '<class>',
+    default: DEFAULT_LOAD_BALANCER_CLASS,
+    help: 'handle LoadBalancer Services whose spec.loadBalancerClass is this',
+  },
+  'default-class': {
+    arg: '<bool>',
+    default: 'true',
+    help: 'also handle LoadBalancer Services that name no class (Portico is the cluster default)',
+  },
+  workers: { arg: '<n>', default: '16', help: 'Services reconciled (status writes in flight) at once' },
+};
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+interface ControllerSettings {
+  namespace: string;
+  loadBalancerClass: string;
+  defaultClass: boolean;
+  workers: number;
+}
+
+export function controllerSettings(flags: ComponentFlags): ControllerSettings {
+  const x = flags.extra;
+  const workers = Number(x.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    throw new CliError(`--workers must be a whole number from 1 to 256, not "${x.workers}"`, EXIT_CONFIG);
+  }
+  const defaultClass = x['default-class'];
+  if (defaultClass !== 'true' && defaultClass !== 'false') {
+    throw new CliError(`--default-class must be true or false, not "${defaultClass}"`, EXIT_CONFIG);
+  }
+  const cls = x['load-balancer-class'] ?? DEFAULT_LOAD_BALANCER_CLASS;
+  if (
+    !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(
+      cls,
+    )
+  ) {
+    throw new CliError(
+      `--load-balancer-class "${cls}" is not a valid class name (e.g. portico.dev/lb)`,
+      EXIT_CONFIG,
+    );
+  }
+  const fromFile = existsSync(SA_NAMESPACE_FILE) ? readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() : undefined;
+  return {
+    namespace: x.namespace || process.env.POD_NAMESPACE || fromFile || 'portico-system',
+    loadBalancerClass: cls,
+    defaultClass: defaultClass === 'true',
+    workers,
+  };
+}
+
+/**
+ * `portico controller`: caches on every replica, the work on the leader only. Exits 1 when
+ * leadership is lost (as client-go controllers do) so no state of a lost term survives; exits 0 on
+ * SIGTERM after in-flight writes end and the lease is released, so the successor starts at once.
+ */
+export async function runController(flags: ComponentFlags, client: KubeClient): Promise<number> {
+  const settings = controllerSettings(flags);
+  const logger = createLogger('controller');
+  const identity = process.env.POD_NAME || `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'portico_controller_process_' });
+  const controller = new Controller({
+    client,
+    namespace: settings.namespace,
+    identity,
+    classes: { loadBalancerClass: settings.loadBalancerClass, defaultClass: settings.defaultClass },
+    workers: settings.workers,
+    logger,
+    registry,
+  });
+  const health = new HealthServer({
+    registry,
+    host: flags.metricsBindAddress.host,
+    port: flags.metricsBindAddress.port,
+  });
+  health.addReadinessCheck('informers-synced', () => controller.hasSynced());
+  if (flags.metricsBindAddress.port > 0) {
+    try {
+      await health.listen();
+    } catch (err) {
+      throw new CliError(
+        `cannot serve metrics on ${flags.metricsBindAddress.host}:${flags.metricsBindAddress.port}: ${oneLine(err)}`,
+        EXIT_CONFIG,
+      );
+    }
+  }
+  controller.start();
+  logger.info({ identity, ...settings }, 'controller starting');
+
+  const shutdown = new AbortController();
+  let work: Promise<void> | undefined;
+  const onSignal = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    shutdown.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+
+  let lost = false;
+  if (flags.leaderElect) {
+    const elector = new LeaderElector({
+      client,
+      namespace: flags.leaderElection.namespace ?? settings.namespace,
+      name: flags.leaderElection.name,
+      identity,
+      leaseDurationMs: flags.leaderElection.leaseDurationMs,
+      renewDeadlineMs: flags.leaderElection.renewDeadlineMs,
+      retryPeriodMs: flags.leaderElection.retryPeriodMs,
+      logger,
+      registry,
+      onStartedLeading: (term) => {
+        work = controller.lead(AbortSignal.any([term, shutdown.signal]), () => elector.isLeader());
+      },
+      onStoppedLeading: () => {
+        if (!shutdown.signal.aborted) lost = true;
+      },
+    });
+    shutdown.signal.addEventListener('abort', () => {
+      // Finish in-flight writes first, then release the lease so the successor starts at once.
+      void (work ?? Promise.resolve()).finally(() => elector.stop());
+    });
+    await elector.run();
+  } else {
+    work = controller.lead(shutdown.signal, () => true);
+  }
+  await work;
+  await controller.stop();
+  await health.close();
+  client.close();
+  if (lost) {
+    logger.error('lost leadership; exiting so a fresh process starts clean');
+    return 1;
+  }
+  return 0;
+}
