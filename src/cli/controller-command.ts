@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { DEFAULT_LOAD_BALANCER_CLASS } from '../api/ip-address-pool.js';
 import { Controller } from '../controller/controller.js';
+import { WebhookCertManager } from '../controller/webhook/cert-manager.js';
+import { admitPool, POOL_WEBHOOK_PATH } from '../controller/webhook/pool-admission.js';
+import { WebhookServer } from '../controller/webhook/server.js';
 import type { KubeClient } from '../k8s/client.js';
 import { oneLine } from '../k8s/errors.js';
 import { HealthServer } from '../k8s/health-server.js';
 import { LeaderElector } from '../k8s/leader-election.js';
-import { createLogger } from '../util/logger.js';
-import type { ComponentFlags, ExtraFlag } from './component-flags.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import { type ComponentFlags, type ExtraFlag, parseBindAddress } from './component-flags.js';
 import { CliError, EXIT_CONFIG } from './connect.js';
 
 export const CONTROLLER_FLAGS: Record<string, ExtraFlag> = {
@@ -28,6 +32,31 @@ export const CONTROLLER_FLAGS: Record<string, ExtraFlag> = {
     help: 'also handle LoadBalancer Services that name no class (Portico is the cluster default)',
   },
   workers: { arg: '<n>', default: '16', help: 'Services reconciled (status writes in flight) at once' },
+  'webhook-bind-address': {
+    arg: '<host:port>',
+    default: ':9443',
+    help: 'serve the validating admission webhook over HTTPS here; port 0 disables it',
+  },
+  'webhook-service': {
+    arg: '<name>',
+    default: 'portico-webhook',
+    help: 'the Service in front of the webhook (its DNS names go into the serving certificate)',
+  },
+  'webhook-secret': {
+    arg: '<name>',
+    default: 'portico-webhook-cert',
+    help: 'the Secret holding the webhook CA and serving certificate (created and rotated by the controller)',
+  },
+  'webhook-configuration': {
+    arg: '<name>',
+    default: 'portico-validating-webhook',
+    help: 'the ValidatingWebhookConfiguration whose caBundle the controller keeps',
+  },
+  'webhook-ip-sans': {
+    arg: '<ip,...>',
+    default: '',
+    help: 'extra IP addresses for the serving certificate (when the API server dials an address, not the Service)',
+  },
 };
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -37,6 +66,14 @@ interface ControllerSettings {
   loadBalancerClass: string;
   defaultClass: boolean;
   workers: number;
+  webhook: {
+    host: string;
+    port: number;
+    service: string;
+    secret: string;
+    configuration: string;
+    ipSans: string[];
+  };
 }
 
 export function controllerSettings(flags: ComponentFlags): ControllerSettings {
@@ -61,11 +98,34 @@ export function controllerSettings(flags: ComponentFlags): ControllerSettings {
     );
   }
   const fromFile = existsSync(SA_NAMESPACE_FILE) ? readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() : undefined;
+  const ipSans = (x['webhook-ip-sans'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const ip of ipSans) {
+    if (!isIP(ip)) throw new CliError(`--webhook-ip-sans: "${ip}" is not an IP address`, EXIT_CONFIG);
+  }
+  let bind: { host: string; port: number };
+  try {
+    bind = parseBindAddress(x['webhook-bind-address'] ?? ':9443');
+  } catch (err) {
+    throw new CliError(
+      (err as Error).message.replace('--metrics-bind-address', '--webhook-bind-address'),
+      EXIT_CONFIG,
+    );
+  }
   return {
     namespace: x.namespace || process.env.POD_NAMESPACE || fromFile || 'portico-system',
     loadBalancerClass: cls,
     defaultClass: defaultClass === 'true',
     workers,
+    webhook: {
+      ...bind,
+      service: x['webhook-service'] ?? 'portico-webhook',
+      secret: x['webhook-secret'] ?? 'portico-webhook-cert',
+      configuration: x['webhook-configuration'] ?? 'portico-validating-webhook',
+      ipSans,
+    },
   };
 }
 
@@ -107,6 +167,9 @@ export async function runController(flags: ComponentFlags, client: KubeClient): 
   }
   controller.start();
   logger.info({ identity, ...settings }, 'controller starting');
+  const webhook =
+    settings.webhook.port > 0 ? startWebhook(settings, client, controller, registry, logger) : undefined;
+  if (webhook) health.addReadinessCheck('webhook', () => webhook.serving());
 
   const shutdown = new AbortController();
   let work: Promise<void> | undefined;
@@ -130,9 +193,11 @@ export async function runController(flags: ComponentFlags, client: KubeClient): 
       logger,
       registry,
       onStartedLeading: (term) => {
+        webhook?.certs.setWriter(true);
         work = controller.lead(AbortSignal.any([term, shutdown.signal]), () => elector.isLeader());
       },
       onStoppedLeading: () => {
+        webhook?.certs.setWriter(false);
         if (!shutdown.signal.aborted) lost = true;
       },
     });
@@ -142,9 +207,11 @@ export async function runController(flags: ComponentFlags, client: KubeClient): 
     });
     await elector.run();
   } else {
+    webhook?.certs.setWriter(true);
     work = controller.lead(shutdown.signal, () => true);
   }
   await work;
+  await webhook?.stop();
   await controller.stop();
   await health.close();
   client.close();
@@ -153,4 +220,50 @@ export async function runController(flags: ComponentFlags, client: KubeClient): 
     return 1;
   }
   return 0;
+}
+
+/**
+ * The validating webhook, on every replica (the API server may call any of them); only the leader
+ * writes the certificate Secret and the caBundle, the others follow the Secret.
+ */
+function startWebhook(
+  settings: ControllerSettings,
+  client: KubeClient,
+  controller: Controller,
+  registry: Registry,
+  logger: Logger,
+) {
+  const { webhook, namespace } = settings;
+  const certs = new WebhookCertManager({
+    client,
+    namespace,
+    secretName: webhook.secret,
+    webhookConfigurationName: webhook.configuration,
+    dnsNames: [`${webhook.service}.${namespace}.svc`, `${webhook.service}.${namespace}.svc.cluster.local`],
+    ipAddresses: webhook.ipSans,
+    writer: false,
+    logger,
+    registry,
+  });
+  const server = new WebhookServer({ host: webhook.host, port: webhook.port, logger, registry });
+  server.route(POOL_WEBHOOK_PATH, (request) => admitPool(request, namespace, controller.pools.list()));
+  let listening = false;
+  certs.onChange((material) => {
+    server.setCertificate(material.certPem, material.keyPem);
+    if (listening) return;
+    listening = true;
+    server.listen().catch((err: unknown) => {
+      logger.error({ err: oneLine(err), port: webhook.port }, 'cannot serve the webhook');
+      listening = false;
+    });
+  });
+  certs.start();
+  return {
+    certs,
+    serving: () => listening && controller.pools.hasSynced(),
+    async stop() {
+      await server.close();
+      await certs.stop();
+    },
+  };
 }

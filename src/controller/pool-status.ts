@@ -11,6 +11,7 @@ export type PoolState =
   | { kind: 'ready'; usage: PoolUsage };
 
 const MAX_COUNT = BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_MESSAGE = 32_000;
 const count = (n: bigint) => Number(n > MAX_COUNT ? MAX_COUNT : n);
 
 /**
@@ -26,7 +27,8 @@ export function desiredPoolStatus(pool: IPAddressPool, state: PoolState, now: st
       type,
       status,
       reason,
-      message,
+      // The API server refuses condition messages over 32768 characters; a pool with many bad entries gets there.
+      message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
       lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now,
       ...(pool.metadata.generation !== undefined ? { observedGeneration: pool.metadata.generation } : {}),
     };
@@ -57,9 +59,16 @@ export function desiredPoolStatus(pool: IPAddressPool, state: PoolState, now: st
     state.kind === 'overlapping'
       ? cond('Overlapping', true, 'Overlapping', `overlaps pool ${state.other}`)
       : cond('Overlapping', false, 'NoOverlap', 'no other pool shares an address with this one');
+  // Exhausted as soon as one family the pool has runs out: a Service of that family would wait.
+  const full = (['IPv4', 'IPv6'] as const).filter((f) => usage.capacity[f] > 0n && usage.free[f] === 0n);
   const exhausted =
-    state.kind === 'ready' && free === 0n
-      ? cond('Exhausted', true, 'Exhausted', 'every address is in use; new Services will stay pending')
+    state.kind === 'ready' && full.length > 0
+      ? cond(
+          'Exhausted',
+          true,
+          'Exhausted',
+          `every ${full.join(' and ')} address is in use; new Services needing one will stay pending`,
+        )
       : cond(
           'Exhausted',
           false,

@@ -2,6 +2,8 @@
  * The JSON shapes Portico reads and writes, as the API server sends them (timestamps are RFC 3339
  * strings). Only the fields Portico uses are typed; everything else passes through untouched.
  */
+import type { LabelSelector } from './label-selector.js';
+
 export interface OwnerReference {
   apiVersion: string;
   kind: string;
@@ -170,3 +172,40 @@ export interface EndpointSlice extends KubeObject {
 }
 
 export interface ServiceAccount extends KubeObject {}
+
+export interface Secret extends KubeObject {
+  type?: string;
+  /** Values are base64. */
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  immutable?: boolean;
+}
+
+/** admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration (the fields Portico reads or sets). */
+export interface ValidatingWebhookConfiguration extends KubeObject {
+  webhooks?: ValidatingWebhook[];
+}
+
+export interface ValidatingWebhook {
+  name: string;
+  clientConfig: {
+    url?: string;
+    service?: { namespace: string; name: string; path?: string; port?: number };
+    /** base64 of the PEM CA bundle that verifies the webhook's serving certificate. */
+    caBundle?: string;
+  };
+  rules?: {
+    operations: ('CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT' | '*')[];
+    apiGroups: string[];
+    apiVersions: string[];
+    resources: string[];
+    scope?: 'Cluster' | 'Namespaced' | '*';
+  }[];
+  failurePolicy?: 'Fail' | 'Ignore';
+  matchPolicy?: 'Exact' | 'Equivalent';
+  namespaceSelector?: LabelSelector;
+  objectSelector?: LabelSelector;
+  sideEffects: 'None' | 'NoneOnDryRun' | 'Some' | 'Unknown';
+  timeoutSeconds?: number;
+  admissionReviewVersions: string[];
+}

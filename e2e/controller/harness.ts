@@ -1,0 +1,282 @@
+/**
+ * Runs Portico's controller as a user would: `node bin/portico.js controller` under its own
+ * ServiceAccount (the manifests' RBAC), against a real control plane where `kubectl apply -k
+ * manifests/` installed the CRD, the RBAC and the webhook configuration.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IPAddressPool, IPAddressPoolSpec } from '../../src/api/ip-address-pool.js';
+import { IPAddressPoolResource } from '../../src/api/ip-address-pool.js';
+import type { KubeClient } from '../../src/k8s/client.js';
+import { isNotFound } from '../../src/k8s/errors.js';
+import { Resources } from '../../src/k8s/resources.js';
+import type { KubeEvent, Service } from '../../src/k8s/types.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { k8sBinaries } from '../cluster/binaries.js';
+import { freePort } from '../cluster/ports.js';
+import type { ControlPlane } from '../cluster/types.js';
+import { exec } from '../lab/exec.js';
+import { waitFor } from '../support/wait.js';
+
+export const SYSTEM_NAMESPACE = 'portico-system';
+const bin = join(packageRoot(), 'bin', 'portico.js');
+
+export async function kubectl(plane: ControlPlane, args: string[]): Promise<string> {
+  const { paths } = await k8sBinaries(['kubectl']);
+  const r = await exec(paths.kubectl, ['--kubeconfig', plane.kubeconfigPath, ...args], { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+export const WEBHOOK_CONFIGURATION = 'portico-validating-webhook';
+export const WEBHOOK_PATH = '/validate-portico-dev-v1alpha1-ipaddresspool';
+
+/**
+ * `kubectl apply -k manifests/` and waits for the CRD, as the README tells a cluster admin. This
+ * control plane has no Service network: the API server would send webhook calls for the ClusterIP
+ * of portico-webhook out of this machine's default route. So, before anything creates a pool, the
+ * webhook is pointed at `webhookUrl` on loopback (by default a port nothing listens on, which the
+ * Ignore failure policy lets through).
+ */
+export async function installManifests(plane: ControlPlane, webhookUrl?: string): Promise<void> {
+  await kubectl(plane, ['apply', '-k', join(packageRoot(), 'manifests')]);
+  await pointWebhookAt(plane, webhookUrl ?? `https://127.0.0.1:${await freePort()}${WEBHOOK_PATH}`);
+  await kubectl(plane, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/ipaddresspools.portico.dev',
+  ]);
+}
+
+export async function pointWebhookAt(plane: ControlPlane, url: string): Promise<void> {
+  await kubectl(plane, [
+    'patch',
+    'validatingwebhookconfiguration',
+    WEBHOOK_CONFIGURATION,
+    '--type=json',
+    `-p=${JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig', value: { url } }])}`,
+  ]);
+}
+
+export interface ControllerProcessOptions {
+  identity: string;
+  /** Extra flags. */
+  args?: string[];
+  leaderElect?: boolean;
+  /** Serve the webhook on 127.0.0.1 at this port (the certificate gets 127.0.0.1 too); default off. */
+  webhookPort?: number;
+}
+
+/** One `portico controller` process with its log in the control plane's directory. */
+export class ControllerProcess {
+  private constructor(
+    readonly identity: string,
+    private readonly child: ChildProcess,
+    readonly logPath: string,
+    readonly metricsPort: number,
+    readonly exited: Promise<number | null>,
+  ) {}
+
+  static async start(plane: ControlPlane, options: ControllerProcessOptions): Promise<ControllerProcess> {
+    const kubeconfig = await plane.serviceAccountKubeconfig(SYSTEM_NAMESPACE, 'portico-controller');
+    const metricsPort = await freePort();
+    const logPath = join(tmpdir(), `portico-e2e-controller-${options.identity}-${process.pid}.log`);
+    const log = createWriteStream(logPath, { flags: 'a' });
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'controller',
+        '--kubeconfig',
+        kubeconfig,
+        '--metrics-bind-address',
+        `127.0.0.1:${metricsPort}`,
+        '--namespace',
+        SYSTEM_NAMESPACE,
+        ...(options.leaderElect === false
+          ? ['--leader-elect=false']
+          : [
+              '--leader-elect-lease-duration',
+              '3s',
+              '--leader-elect-renew-deadline',
+              '2s',
+              '--leader-elect-retry-period',
+              '500ms',
+            ]),
+        ...(options.webhookPort
+          ? ['--webhook-bind-address', `127.0.0.1:${options.webhookPort}`, '--webhook-ip-sans', '127.0.0.1']
+          : ['--webhook-bind-address', ':0']),
+        ...(options.args ?? []),
+      ],
+      {
+        env: {
+          ...process.env,
+          POD_NAME: options.identity,
+          PORTICO_LOG_LEVEL: 'debug',
+          NODE_TEST_CONTEXT: undefined,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return new ControllerProcess(options.identity, child, logPath, metricsPort, exited);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.running) this.child.kill(signal);
+    return await this.exited;
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  tail(lines = 40): string {
+    return this.log().trimEnd().split('\n').slice(-lines).join('\n');
+  }
+
+  async metrics(): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+    return await res.text();
+  }
+
+  /** Waits until this process leads (its log says so). */
+  async waitLeading(timeoutMs = 20_000): Promise<void> {
+    await waitFor('the controller to lead', () => this.log().includes('initial reconcile done'), {
+      timeoutMs,
+    });
+  }
+}
+
+export function pools(client: KubeClient) {
+  return client.resource<IPAddressPool>(IPAddressPoolResource);
+}
+
+export async function createPool(
+  client: KubeClient,
+  name: string,
+  spec: IPAddressPoolSpec,
+  labels?: Record<string, string>,
+): Promise<IPAddressPool> {
+  return await pools(client).create({
+    apiVersion: 'portico.dev/v1alpha1',
+    kind: 'IPAddressPool',
+    metadata: { name, namespace: SYSTEM_NAMESPACE, labels },
+    spec,
+  });
+}
+
+export async function deletePool(client: KubeClient, name: string): Promise<void> {
+  try {
+    await pools(client).delete(name, SYSTEM_NAMESPACE);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+export async function deleteAllPools(client: KubeClient): Promise<void> {
+  for (const p of (await pools(client).listAll({ namespace: SYSTEM_NAMESPACE })).items) {
+    await deletePool(client, p.metadata.name!);
+  }
+}
+
+export interface ServiceOptions {
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  ports?: { port: number; protocol?: 'TCP' | 'UDP' }[];
+  spec?: Partial<NonNullable<Service['spec']>>;
+}
+
+export async function createService(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  o: ServiceOptions = {},
+): Promise<Service> {
+  return await client.resource<Service>(Resources.services).create({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, annotations: o.annotations, labels: o.labels },
+    spec: {
+      type: 'LoadBalancer',
+      selector: { app: name },
+      ports: (o.ports ?? [{ port: 80 }]).map((p) => ({
+        port: p.port,
+        protocol: p.protocol ?? 'TCP',
+        name: `p${p.port}-${(p.protocol ?? 'tcp').toLowerCase()}`,
+      })),
+      ...o.spec,
+    },
+  });
+}
+
+export async function getService(client: KubeClient, namespace: string, name: string): Promise<Service> {
+  return await client.resource<Service>(Resources.services).get(name, namespace);
+}
+
+export const ingressIPs = (svc: Service): string[] =>
+  (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean);
+
+/** Waits until the Service's status lists exactly `count` addresses (default: at least one). */
+export async function waitForIPs(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  count?: number,
+  timeoutMs = 20_000,
+): Promise<string[]> {
+  return await waitFor(
+    `${namespace}/${name} to get ${count ?? 'an'} external address${count === 1 ? '' : 'es'}`,
+    async (seen) => {
+      const svc = await getService(client, namespace, name);
+      const ips = ingressIPs(svc);
+      seen({ ips, conditions: svc.status?.conditions });
+      return (count === undefined ? ips.length > 0 : ips.length === count) ? ips : undefined;
+    },
+    { timeoutMs },
+  );
+}
+
+/** Waits until the Service is pending with this reason on its condition, and returns the message. */
+export async function waitForPending(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  reason: string,
+  timeoutMs = 20_000,
+): Promise<string> {
+  return await waitFor(
+    `${namespace}/${name} to be pending with reason ${reason}`,
+    async (seen) => {
+      const svc = await getService(client, namespace, name);
+      const c = svc.status?.conditions?.find((x) => x.type === 'portico.dev/Allocated');
+      seen({ ips: ingressIPs(svc), condition: c });
+      return c?.status === 'False' && c.reason === reason && ingressIPs(svc).length === 0
+        ? c.message
+        : undefined;
+    },
+    { timeoutMs },
+  );
+}
+
+export async function eventsFor(client: KubeClient, namespace: string, name: string): Promise<KubeEvent[]> {
+  const events = await client.resource<KubeEvent>(Resources.events).listAll({ namespace });
+  return events.items.filter((e) => e.regarding.name === name && e.regarding.kind === 'Service');
+}
