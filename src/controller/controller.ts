@@ -160,6 +160,12 @@ export class Controller {
     }
     const nsLabels = (ns: string) => this.namespaces.get(ns)?.metadata.labels;
     const refused = allocator.restore(claims, nsLabels);
+    for (const [key, why] of refused) {
+      this.log.info(
+        { service: key, why: why.ok ? '' : why.message },
+        'not keeping the address in the status of this Service',
+      );
+    }
     this.log.info(
       { restored: claims.length - refused.size, refused: refused.size, pools: this.pools.list().length },
       'rebuilt allocations from Service status',

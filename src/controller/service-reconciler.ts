@@ -3,7 +3,7 @@ import { isConflict, isNotFound } from '../k8s/errors.js';
 import type { EventRecorder } from '../k8s/event-recorder.js';
 import type { Informer } from '../k8s/informer.js';
 import type { ResourceClient } from '../k8s/resource-client.js';
-import { keyOf } from '../k8s/store.js';
+import { keyOf, objectKey } from '../k8s/store.js';
 import { formatTime } from '../k8s/time.js';
 import type { Namespace, Service } from '../k8s/types.js';
 import type { ReconcileResult } from '../k8s/workqueue.js';
@@ -80,6 +80,7 @@ export class ServiceReconciler {
     const intent = serviceIntent(svc, this.o.classes);
     if (intent.kind === 'ignore') {
       this.forget(key, before?.pool);
+      this.o.logger.debug({ service: key, rv: svc.metadata.resourceVersion, why: intent.why }, 'not ours');
       await this.write(svc, clearedStatusPatch(svc));
       return undefined;
     }
@@ -113,6 +114,16 @@ export class ServiceReconciler {
     else this.pending.add(key);
     this.updateGauges();
 
+    this.o.logger.debug(
+      {
+        service: key,
+        rv: svc.metadata.resourceVersion,
+        status: statusAddresses(svc).map(formatIP),
+        desired: desired.addresses.map(formatIP),
+        reason: desired.reason,
+      },
+      'reconciled',
+    );
     const oldCondition = ourCondition(svc);
     const written = await this.write(
       svc,
@@ -193,7 +204,13 @@ export class ServiceReconciler {
     } catch (err) {
       if (isNotFound(err)) return false;
       // Our cache is behind the object: the informer's update event brings this key back.
-      if (isConflict(err)) return false;
+      if (isConflict(err)) {
+        this.o.logger.debug(
+          { service: objectKey(svc), rv: svc.metadata.resourceVersion },
+          'status write conflicted; waiting for the newer object',
+        );
+        return false;
+      }
       throw err;
     }
   }
