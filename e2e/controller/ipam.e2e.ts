@@ -247,14 +247,16 @@ describe('controller: IP address management', { timeout: 300_000 }, () => {
         await waitForPending(cp.admin, ns, 'mover', 'NoMatchingPool'),
         /no IPAddressPool with autoAssign/,
       );
-      const events = await waitFor('a ClearAssignment event', async () => {
-        const evs = await eventsFor(cp.admin, ns, 'mover');
-        return evs.some((e) => e.reason === 'ClearAssignment') ? evs : undefined;
+      // One ClearAssignment per move: first off pool first, then off pool second.
+      await waitFor('the ClearAssignment event of the first move', async (seen) => {
+        const notes = (await eventsFor(cp.admin, ns, 'mover'))
+          .filter((e) => e.reason === 'ClearAssignment')
+          .map((e) => e.note);
+        seen(notes);
+        return notes.some((n) =>
+          /203\.0\.113\.80 no longer fits: 203\.0\.113\.80 is not in any IPAddressPool/.test(n ?? ''),
+        );
       });
-      assert.match(
-        events.find((e) => e.reason === 'ClearAssignment')?.note ?? '',
-        /203\.0\.113\.80 no longer fits/,
-      );
     }),
   );
 
@@ -342,6 +344,13 @@ describe('controller: IP address management', { timeout: 300_000 }, () => {
       const table = await kubectl(cp.plane, ['get', 'ipaddresspools', '-n', SYSTEM_NAMESPACE, 'counted']);
       assert.match(table, /NAME\s+ADDRESSES\s+AUTO ASSIGN\s+IN USE\s+FREE\s+READY/);
       assert.match(table, /counted\s+.*true\s+2\s+5\s+True/);
+      const metrics = await controller.metrics();
+      assert.match(metrics, /portico_pool_addresses_in_use\{pool="counted",family="IPv4"\} 2/);
+      assert.match(metrics, /portico_pool_addresses_free\{pool="counted",family="IPv6"\} 4/);
+      assert.match(metrics, /portico_pool_addresses_total\{pool="counted",family="IPv4"\} 3/);
+      assert.match(metrics, /portico_controller_allocations_total\{pool="counted"\} [1-9]/);
+      assert.match(metrics, /portico_controller_reconcile_duration_seconds_count\{result="ok"\} [1-9]/);
+      assert.match(metrics, /portico_workqueue_depth\{name="services"\} \d/);
       // Filling it up: Exhausted.
       await createService(cp.admin, ns, 'c');
       await waitForIPs(cp.admin, ns, 'c');
@@ -425,6 +434,38 @@ describe('controller: IP address management', { timeout: 300_000 }, () => {
         ['198.51.101.2'],
         'the held one, when nothing else is free',
       );
+    }),
+  );
+
+  it(
+    "puts a hand-edited status back: no Service takes another one's address by an edit",
+    run(async () => {
+      await fresh();
+      await createPool(cp.admin, 'p', { addresses: ['203.0.113.170/31'] });
+      await createService(cp.admin, ns, 'a');
+      await createService(cp.admin, ns, 'b');
+      const [ipA] = await waitForIPs(cp.admin, ns, 'a');
+      const [ipB] = await waitForIPs(cp.admin, ns, 'b');
+      assert.notEqual(ipA, ipB);
+      // Someone copies a's address into b's status, and empties a's.
+      await services().patch(
+        'b',
+        ns,
+        { status: { loadBalancer: { ingress: [{ ip: ipA, ipMode: 'VIP' }] } } },
+        { type: 'merge', subresource: 'status' },
+      );
+      await services().patch(
+        'a',
+        ns,
+        { status: { loadBalancer: { ingress: null } } },
+        { type: 'merge', subresource: 'status' },
+      );
+      await waitFor('both addresses back where they were', async (seen) => {
+        const a = ingressIPs(await getService(cp.admin, ns, 'a'));
+        const b = ingressIPs(await getService(cp.admin, ns, 'b'));
+        seen({ a, b });
+        return a[0] === ipA && b[0] === ipB && a.length === 1 && b.length === 1;
+      });
     }),
   );
 
