@@ -12,7 +12,7 @@ import { WorkQueue } from '../k8s/workqueue.js';
 import { type Clock, realClock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { Allocator, type Claim } from './allocator/allocator.js';
-import { controllerMetrics } from './metrics.js';
+import { type ControllerMetrics, controllerMetrics } from './metrics.js';
 import { compilePools, PoolStatusWriter } from './pool-status-writer.js';
 import { ServiceReconciler } from './service-reconciler.js';
 import { type ClassPolicy, serviceIntent } from './service-request.js';
@@ -50,6 +50,7 @@ export class Controller {
   private invalid: ReadonlyMap<string, FieldError[]> = new Map();
   private leading:
     | {
+        metrics: ControllerMetrics;
         signal: AbortSignal;
         queue: WorkQueue;
         reconciler: ServiceReconciler;
@@ -142,7 +143,7 @@ export class Controller {
       },
       async (key) => (await reconciler.reconcile(key)) ?? undefined,
     );
-    this.leading = { signal, queue, reconciler, allocator, poolWriter };
+    this.leading = { signal, queue, reconciler, allocator, poolWriter, metrics };
 
     // Pools first, then every address Services already hold, oldest first, before anything new.
     this.applyPools(false);
@@ -176,14 +177,16 @@ export class Controller {
     for (const k of keys.filter((k) => !claimed.has(k))) queue.add(k);
     poolWriter.markAllDirty();
 
+    // addHandler first replays the cache as adds: all of it was just handled above.
+    let replaying = true;
     const unsubscribe = [
       this.services.addHandler({
-        onAdd: (s) => queue.add(objectKey(s)),
+        onAdd: (s) => replaying || queue.add(objectKey(s)),
         onUpdate: (_, s) => queue.add(objectKey(s)),
         onDelete: (s) => queue.add(objectKey(s)),
       }),
       this.pools.addHandler({
-        onAdd: () => this.schedulePools(),
+        onAdd: () => replaying || this.schedulePools(),
         onUpdate: (a, b) => {
           if (a.metadata.generation !== b.metadata.generation || a.metadata.uid !== b.metadata.uid)
             this.schedulePools();
@@ -197,6 +200,7 @@ export class Controller {
         },
       }),
     ];
+    replaying = false;
     queue.start();
     await queue.drained();
     this.log.info(
@@ -233,6 +237,9 @@ export class Controller {
     const { pools, invalid } = compilePools(this.pools.list());
     this.invalid = invalid;
     leading.allocator.setPools(pools);
+    leading.metrics.invalidPools.set(
+      invalid.size + pools.filter((p) => leading.allocator.overlapOf(p.name)).length,
+    );
     for (const [name, errors] of invalid) {
       this.log.warn(
         { pool: name, errors: errors.map((e) => `${e.field}: ${e.message}`) },
