@@ -1,6 +1,6 @@
 /**
- * Packet captures inside a lab namespace (tcpdump), for tests that must see what crossed a wire:
- * started and ready before the traffic, one line per packet.
+ * Packet captures inside a lab namespace, or on the host's own interfaces (tcpdump), for tests that
+ * must see what crossed a wire: started and ready before the traffic, one line per packet.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -29,26 +29,23 @@ export class Capture {
     this.closed = new Promise((resolve) => child.once('close', () => resolve()));
   }
 
-  /** Starts `tcpdump -i <iface> <filter>` in the namespace and resolves once it is listening. */
-  static async start(netns: string, filter: string, opts: CaptureOptions = {}): Promise<Capture> {
-    const args = [
-      'netns',
-      'exec',
-      netns,
-      'tcpdump',
-      '-i',
-      opts.iface ?? 'eth0',
-      '-nn',
-      '-l',
-      '--immediate-mode',
-      filter,
-    ];
-    const capture = new Capture(spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /**
+   * Starts `tcpdump -i <iface> <filter>` in the namespace (undefined: the host's own) and resolves
+   * once it is listening.
+   */
+  static async start(netns: string | undefined, filter: string, opts: CaptureOptions = {}): Promise<Capture> {
+    const args = ['-i', opts.iface ?? 'eth0', '-nn', '-l', '--immediate-mode', filter];
+    const stdio = ['ignore', 'pipe', 'pipe'] as const;
+    const child = netns
+      ? spawn('ip', ['netns', 'exec', netns, 'tcpdump', ...args], { stdio: [...stdio] })
+      : spawn('tcpdump', args, { stdio: [...stdio] });
+    const capture = new Capture(child);
     const deadline = Date.now() + (opts.startTimeoutMs ?? 5_000);
     while (!capture.stderr.includes('listening on')) {
       if (capture.child.exitCode !== null || Date.now() > deadline) {
         capture.child.kill('SIGKILL');
-        throw new Error(`tcpdump in ${netns} did not start: ${capture.stderr.trim() || '(no output)'}`);
+        const where = netns ?? 'the host';
+        throw new Error(`tcpdump in ${where} did not start: ${capture.stderr.trim() || '(no output)'}`);
       }
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -16,7 +16,7 @@ import { k8sBinaries } from '../cluster/binaries.js';
 import { clientFor } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
 import { tryInNetns } from './exec.js';
-import { porticoWith, prepareLabSuite, repoRoot } from './lab-suite.js';
+import { labHostRoutes, porticoWith, prepareLabSuite, repoRoot } from './lab-suite.js';
 import { isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,6 +40,7 @@ async function assertNothingLeft(when: string): Promise<void> {
   assert.deepEqual(pgrep('^/\\S*(etcd|kube-apiserver|kube-proxy) .*portico-lab-cluster-'), [], when);
   const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout;
   assert.doesNotMatch(links, /portico-host/, `portico-host left ${when}`);
+  assert.deepEqual(labHostRoutes(), [], `host routes left ${when}`);
 }
 
 /** The first line a TCP server sends, read from inside a namespace ('' if nothing answers). */
@@ -301,20 +302,19 @@ describe('portico lab: the cluster', () => {
       encoding: 'utf8',
     });
     assert.equal(applied.status, 0, applied.stderr);
-    // Their logs say what the binary says today: connected (in-cluster, through the kubernetes Service), not built yet.
-    const logsOf = (pod: RegExp) =>
+    const logsOf = (pod: RegExp, container: string) =>
       readdirSync(join(stateDir, 'pods'))
         .filter((d) => pod.test(d))
-        .map((d) => readFileSync(join(stateDir, 'pods', d, 'portico.log'), 'utf8'));
-    await waitFor('the Portico Deployment pod to connect to the API', (seen) => {
-      const logs = logsOf(/^portico-system_portico-probe-[a-z0-9]+-[a-z0-9]{5}_/).join('');
-      seen(logs.slice(-300));
-      return /portico controller: connected to https:\/\/198\.19\.0\.1, but IP address management is not built yet/.test(
-        logs,
-      );
+        .map((d) => readFileSync(join(stateDir, 'pods', d, `${container}.log`), 'utf8'));
+    // manifests/' controller Deployment: both replicas start the controller (controller.e2e.ts tests what it does).
+    await waitFor("both replicas of manifests/' controller Deployment to start", (seen) => {
+      const logs = logsOf(/^portico-system_portico-controller-[a-z0-9]+-[a-z0-9]{5}_/, 'controller');
+      seen(logs.map((l) => l.slice(-200)));
+      return logs.filter((l) => /"msg":"controller starting"/.test(l)).length === 2;
     });
+    // The speaker is not built yet: it says so once connected, in-cluster, through the kubernetes Service.
     await waitFor('a host-network speaker pod on every node to connect to the API', (seen) => {
-      const logs = logsOf(/^portico-system_portico-probe-speaker-[a-z0-9]{5}_/);
+      const logs = logsOf(/^portico-system_portico-probe-speaker-[a-z0-9]{5}_/, 'portico');
       seen(logs.map((l) => l.slice(-120)));
       return logs.filter((l) => /portico speaker: connected to https:\/\/198\.19\.0\.1/.test(l)).length === 3;
     });

@@ -5,6 +5,7 @@
  * reaches it too.
  */
 import { ipBatch } from './exec.js';
+import { hostLinkRoutes, installSafetyNet } from './host-routes.js';
 import { waitForIpv6 } from './ipv6-ready.js';
 import type { LabPlan } from './plan.js';
 import type { LabState } from './state.js';
@@ -12,8 +13,9 @@ import type { LabState } from './state.js';
 /**
  * The host side's `ip -batch` lines. The LAN prefix gets no connected route (`noprefixroute`): the
  * host may sit on the same documentation range on its real network (this one does: eth0 is
- * 192.0.2.2/24), and a lab route must never take that over. So only the lab's own peers get routes
- * here: each node's address, and its pod CIDR through it, as flannel host-gw would.
+ * 192.0.2.2/24), and a lab route must never take that over. So only the lab's own destinations get
+ * routes here (see host-routes.ts): each node's address, its pod CIDR through it, as flannel host-gw
+ * would, and the Service range through the nodes' kube-proxies.
  */
 export function hostLinkBatch(plan: LabPlan): string[] {
   const { hostLink, address } = plan.controlPlane;
@@ -24,22 +26,15 @@ export function hostLinkBatch(plan: LabPlan): string[] {
       ? [`addr add ${address.v6}/${length(plan.lan.v6)} dev ${hostLink} nodad noprefixroute`]
       : []),
     `link set ${hostLink} up`,
-    ...plan.nodes.flatMap((n) => [
-      `route add ${n.lan.v4}/32 dev ${hostLink}`,
-      `route add ${n.podCidr.v4} via ${n.lan.v4} dev ${hostLink}`,
-      ...(n.podCidr.v6 && n.lan.v6
-        ? [
-            `route add ${n.lan.v6}/128 dev ${hostLink}`,
-            `route add ${n.podCidr.v6} via ${n.lan.v6} dev ${hostLink}`,
-          ]
-        : []),
-    ]),
+    ...hostLinkRoutes(plan),
   ];
 }
 
-/** Records, then creates the host link; resolves once it carries traffic (IPv6 included). */
+/** Installs the safety net, records and creates the host link; resolves once it carries traffic (IPv6 included). */
 export async function createControlPlaneLink(plan: LabPlan, state: LabState): Promise<void> {
   const { hostLink, switchPort } = plan.controlPlane;
+  // First the safety net, so that no lab destination is ever routed by the host's own routes.
+  await installSafetyNet(plan);
   state.recordHostLink(hostLink);
   await ipBatch(undefined, [
     `link add ${hostLink} type veth peer name ${switchPort} netns ${plan.switch.netns}`,

@@ -4,14 +4,19 @@
  * and a process killed outright.
  */
 import { exec, ip, run } from './exec.js';
+import { rerouteServiceRange } from './host-routes.js';
 import type { LabPlan } from './plan.js';
 import { isRunning, processStartTime, signal, waitForExit } from './proc.js';
 
-/** Cuts ('down') or restores ('up') a node's link by setting its switch port. */
+/**
+ * Cuts ('down') or restores ('up') a node's link by setting its switch port, and routes the host's
+ * Service range over the nodes that have one (see host-routes.ts).
+ */
 export async function setLink(plan: LabPlan, nodeName: string, state: 'down' | 'up'): Promise<void> {
   const node = plan.nodes.find((n) => n.name === nodeName);
   if (!node) throw new Error(`no lab node named ${nodeName}`);
   await ip(plan.switch.netns, 'link', 'set', node.switchPort, state);
+  await rerouteServiceRange(plan);
 }
 
 export interface PortDrop {

@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/package-root.js';
+import { LAB_ROUTE_PROTOCOL } from './host-routes.js';
 import { isLabTopologyNamespace, teardown } from './teardown.js';
 import { refuseIfUserLabIsUp } from './test-guard.js';
 
@@ -27,4 +28,13 @@ export async function prepareLabSuite(): Promise<void> {
   const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, stdio: 'inherit' });
   await teardown({ matchNamespace: isLabTopologyNamespace });
+}
+
+/** The host's routes into the lab, both families, as `ip route` shows them: none once the lab is gone. */
+export function labHostRoutes(): string[] {
+  return ['-4', '-6'].flatMap((family) =>
+    spawnSync('ip', [family, 'route', 'show', 'proto', String(LAB_ROUTE_PROTOCOL)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((line) => line.trim() !== ''),
+  );
 }

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterHealth, kubectlOverview } from './cluster-status.js';
 import { createControlPlaneLink } from './control-plane-link.js';
 import { setLink } from './faults.js';
+import { hostRouteHealth } from './host-routes.js';
 import { installPortico } from './install.js';
 import { type LabPlan, type LabSpec, namespaceFor, planLab, planNamespaces } from './plan.js';
 import { assertPreflight } from './preflight.js';
@@ -132,6 +133,9 @@ export async function labStatus(): Promise<LabStatusReport> {
     healthy &&= ok;
     lines.push(`  ${ok ? 'ok     ' : 'MISSING'} namespace ${ns}`);
   }
+  const routes = await hostRouteHealth(plan);
+  healthy &&= routes.healthy;
+  lines.push(...routes.lines.map((l) => `  ${l}`));
   const router = await routerHealth(plan, state);
   healthy &&= router.healthy;
   lines.push(...router.lines.map((l) => `  ${l}`));

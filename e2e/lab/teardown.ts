@@ -1,12 +1,15 @@
 /**
  * Removes everything the lab may have created: recorded processes, every process inside a lab
  * namespace, the namespaces (those in the state file and those `ip netns list` shows, so it works
- * without a state file), host links, directories and the state file. Idempotent, and it never
- * touches a namespace or link whose name lacks the lab's prefix, whatever the state file says.
+ * without a state file), host links, directories, the state file and, last, the host's routes into
+ * the lab (found by their protocol tag; the safety net among them stays until nothing of the lab
+ * runs). Idempotent, and it never touches a namespace or link whose name lacks the lab's prefix, or
+ * a route outside the lab's address ranges, whatever the state file says.
  */
 import { rmSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { exec, ipJson, run } from './exec.js';
+import { removeHostRoutes } from './host-routes.js';
 import { LAB_PREFIX } from './plan.js';
 import { isRunning, netnsPids, processCommand, signal, waitForExit } from './proc.js';
 import { type LabState, type LabStateData, StateFileError } from './state.js';
@@ -24,6 +27,8 @@ export interface TeardownReport {
   processes: number[];
   namespaces: string[];
   hostLinks: string[];
+  /** Host routes removed, as `ip route` shows them (`unreachable 198.19.0.0/16`, `192.0.2.11`). */
+  hostRoutes: string[];
   dirs: string[];
   ms: number;
 }
@@ -130,8 +135,9 @@ export async function teardown(opts: TeardownOptions = {}): Promise<TeardownRepo
   const dirs = (data?.dirs ?? []).filter(isLabDir);
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   opts.state?.remove();
+  const hostRoutes = await removeHostRoutes();
 
-  const report = { processes, namespaces, hostLinks, dirs, ms: performance.now() - started };
+  const report = { processes, namespaces, hostLinks, hostRoutes, dirs, ms: performance.now() - started };
   log(describeTeardown(report));
   return report;
 }
@@ -141,6 +147,7 @@ export function describeTeardown(r: TeardownReport): string {
     r.namespaces.length > 0 && `${r.namespaces.length} namespaces (${r.namespaces.join(', ')})`,
     r.processes.length > 0 && `${r.processes.length} processes`,
     r.hostLinks.length > 0 && `host links ${r.hostLinks.join(', ')}`,
+    r.hostRoutes.length > 0 && `${r.hostRoutes.length} host routes into the lab`,
     r.dirs.length > 0 && `directories ${r.dirs.join(', ')}`,
   ].filter(Boolean);
   return `${parts.length > 0 ? `removed ${parts.join(', ')}` : 'nothing to remove'} in ${r.ms.toFixed(0)} ms`;
