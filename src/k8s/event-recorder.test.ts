@@ -289,3 +289,33 @@ describe('EventRecorder', () => {
     assert.equal(sink.creates.length, 4);
   });
 });
+
+describe('EventRecorder: write concurrency', () => {
+  it('keeps at most maxInFlight writes in flight and writes every Event, in order', async () => {
+    let active = 0;
+    let peak = 0;
+    const created: string[] = [];
+    const slowSink: EventSink = {
+      async create(event) {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 2));
+        active--;
+        created.push(event.regarding.name ?? '');
+        return event;
+      },
+      async patchSeries() {},
+    };
+    const recorder = new EventRecorder({
+      client: slowSink,
+      reportingController: 'portico.dev/controller',
+      reportingInstance: 'controller-0',
+      maxInFlight: 3,
+    });
+    const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    for (const n of names) recorder.event(svc(n), 'Normal', 'IPAllocated', 'Allocate', 'Assigned');
+    await recorder.close();
+    assert.equal(peak, 3);
+    assert.deepEqual(created.sort(), [...names].sort());
+  });
+});
