@@ -40,8 +40,6 @@ export interface ServiceReconcilerOptions {
   poolsChanged(pools: Iterable<string>): void;
 }
 
-const SERVICE_REF = { apiVersion: 'v1', kind: 'Service' } as const;
-
 /**
  * Brings one Service's addresses and condition in line with the pools: the allocator decides, this
  * writes the status (only when it changes) and an Event per change of outcome.
@@ -132,7 +130,7 @@ export class ServiceReconciler {
     if (!written) return undefined;
     const changed = oldCondition?.reason !== desired.reason || oldCondition.message !== desired.message;
     if (!changed) return undefined;
-    const ref = { ...SERVICE_REF, ...svc, apiVersion: 'v1', kind: 'Service' };
+    const ref = { ...svc, apiVersion: 'v1', kind: 'Service' };
     if (!outcome.ok) {
       this.o.metrics.failures.inc({ reason: outcome.reason });
       this.o.events.event(ref, 'Warning', outcome.reason, 'Allocate', outcome.message);
