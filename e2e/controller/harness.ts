@@ -4,7 +4,7 @@
  * manifests/` installed the CRD, the RBAC and the webhook configuration.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IPAddressPool, IPAddressPoolSpec } from '../../src/api/ip-address-pool.js';
@@ -65,12 +65,26 @@ export interface ControllerProcessOptions {
   identity: string;
   /** Extra flags. */
   args?: string[];
-  leaderElect?: boolean;
+  /** `fast` (default): a 3 s lease, so tests see hand-overs quickly; `default`: the flags' defaults. */
+  leaderElection?: 'fast' | 'default' | 'off';
   /** Serve the webhook on 127.0.0.1 at this port (the certificate gets 127.0.0.1 too); default off. */
   webhookPort?: number;
+  /** PORTICO_LOG_LEVEL; default debug (tests read the decisions). Undefined-as-info: 'info'. */
+  logLevel?: string;
+  /** Where the log goes; default a file in the temp directory named after the identity. */
+  logPath?: string;
 }
 
-/** One `portico controller` process with its log in the control plane's directory. */
+const FAST_LEADER_ELECTION = [
+  '--leader-elect-lease-duration',
+  '3s',
+  '--leader-elect-renew-deadline',
+  '2s',
+  '--leader-elect-retry-period',
+  '500ms',
+];
+
+/** One `portico controller` process, its output written straight into its log file. */
 export class ControllerProcess {
   private constructor(
     readonly identity: string,
@@ -83,46 +97,48 @@ export class ControllerProcess {
   static async start(plane: ControlPlane, options: ControllerProcessOptions): Promise<ControllerProcess> {
     const kubeconfig = await plane.serviceAccountKubeconfig(SYSTEM_NAMESPACE, 'portico-controller');
     const metricsPort = await freePort();
-    const logPath = join(tmpdir(), `portico-e2e-controller-${options.identity}-${process.pid}.log`);
-    const log = createWriteStream(logPath, { flags: 'a' });
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        'controller',
-        '--kubeconfig',
-        kubeconfig,
-        '--metrics-bind-address',
-        `127.0.0.1:${metricsPort}`,
-        '--namespace',
-        SYSTEM_NAMESPACE,
-        ...(options.leaderElect === false
-          ? ['--leader-elect=false']
-          : [
-              '--leader-elect-lease-duration',
-              '3s',
-              '--leader-elect-renew-deadline',
-              '2s',
-              '--leader-elect-retry-period',
-              '500ms',
-            ]),
-        ...(options.webhookPort
-          ? ['--webhook-bind-address', `127.0.0.1:${options.webhookPort}`, '--webhook-ip-sans', '127.0.0.1']
-          : ['--webhook-bind-address', ':0']),
-        ...(options.args ?? []),
-      ],
-      {
-        env: {
-          ...process.env,
-          POD_NAME: options.identity,
-          PORTICO_LOG_LEVEL: 'debug',
-          NODE_TEST_CONTEXT: undefined,
+    const logPath =
+      options.logPath ?? join(tmpdir(), `portico-e2e-controller-${options.identity}-${process.pid}.log`);
+    const election = options.leaderElection ?? 'fast';
+    // The child writes its log itself: no pipe through the test process, which may be busy.
+    const fd = openSync(logPath, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(
+        process.execPath,
+        [
+          bin,
+          'controller',
+          '--kubeconfig',
+          kubeconfig,
+          '--metrics-bind-address',
+          `127.0.0.1:${metricsPort}`,
+          '--namespace',
+          SYSTEM_NAMESPACE,
+          ...(election === 'off'
+            ? ['--leader-elect=false']
+            : election === 'fast'
+              ? FAST_LEADER_ELECTION
+              : []),
+          ...(options.webhookPort
+            ? ['--webhook-bind-address', `127.0.0.1:${options.webhookPort}`, '--webhook-ip-sans', '127.0.0.1']
+            : ['--webhook-bind-address', ':0']),
+          ...(options.args ?? []),
+        ],
+        {
+          env: {
+            ...process.env,
+            POD_NAME: options.identity,
+            POD_NAMESPACE: SYSTEM_NAMESPACE,
+            PORTICO_LOG_LEVEL: options.logLevel ?? 'debug',
+            NODE_TEST_CONTEXT: undefined,
+          },
+          stdio: ['ignore', fd, fd],
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
+      );
+    } finally {
+      closeSync(fd);
+    }
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     return new ControllerProcess(options.identity, child, logPath, metricsPort, exited);
   }
@@ -138,6 +154,25 @@ export class ControllerProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.running) this.child.kill(signal);
     return await this.exited;
+  }
+
+  /** For exit handlers, which cannot wait. */
+  killNow(): void {
+    if (this.running) this.child.kill('SIGKILL');
+  }
+
+  /** Waits until the log holds `text`; fails at once if the process exits. */
+  async waitForLog(text: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.log().includes(text)) {
+      if (!this.running) throw new Error(`controller ${this.identity} exited:\n${this.tail()}`);
+      if (performance.now() > deadline) {
+        throw new Error(
+          `controller ${this.identity}: no "${text}" in its log within ${timeoutMs} ms:\n${this.tail()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   log(): string {

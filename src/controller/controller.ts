@@ -20,6 +20,8 @@ import { statusAddresses } from './service-status.js';
 
 export const FIELD_MANAGER = 'portico-controller';
 export const REPORTING_CONTROLLER = 'portico.dev/controller';
+/** The longest Events wait for a burst of status writes to end. */
+const EVENTS_MAX_DELAY_MS = 5_000;
 
 export interface ControllerOptions {
   client: KubeClient;
@@ -94,6 +96,18 @@ export class Controller {
     if (signal.aborted) return;
     const started = this.clock.now();
     const allocator = new Allocator(() => this.clock.now());
+    let queue: WorkQueue | undefined;
+    // Events wait while Services are being served: the addresses matter first, the Events follow.
+    let quiet: Promise<void> | undefined;
+    const afterBurst = () => {
+      quiet ??= Promise.race([
+        queue?.drained() ?? Promise.resolve(),
+        this.clock.sleep(EVENTS_MAX_DELAY_MS),
+      ]).finally(() => {
+        quiet = undefined;
+      });
+      return quiet;
+    };
     const events = new EventRecorder({
       client: this.o.client,
       reportingController: REPORTING_CONTROLLER,
@@ -101,6 +115,7 @@ export class Controller {
       clock: this.clock,
       logger: this.log,
       registry: this.registry,
+      waitTurn: afterBurst,
     });
     const metrics = leaderMetrics(this.registry, allocator);
     const poolWriter = new PoolStatusWriter({
@@ -114,7 +129,6 @@ export class Controller {
       fieldManager: FIELD_MANAGER,
       isLeader,
     });
-    let queue: WorkQueue | undefined;
     const reconciler = new ServiceReconciler({
       services: this.services,
       namespaces: this.namespaces,
@@ -182,7 +196,7 @@ export class Controller {
     const unsubscribe = [
       this.services.addHandler({
         onAdd: (s) => replaying || queue.add(objectKey(s)),
-        onUpdate: (_, s) => queue.add(objectKey(s)),
+        onUpdate: (_, s) => reconciler.isOwnWrite(s) || queue.add(objectKey(s)),
         onDelete: (s) => queue.add(objectKey(s)),
       }),
       this.pools.addHandler({

@@ -47,8 +47,19 @@ export interface ServiceReconcilerOptions {
 export class ServiceReconciler {
   /** Services waiting for an address; retried whenever addresses are freed. */
   private readonly pending = new Set<string>();
+  /** Per Service, the resourceVersion our last status write produced: its watch echo needs no reconcile. */
+  private readonly ownWrites = new Map<string, string>();
 
   constructor(private readonly o: ServiceReconcilerOptions) {}
+
+  /** True (once) for the update that only brings back our own status write. */
+  isOwnWrite(svc: Service): boolean {
+    const key = objectKey(svc);
+    const rv = this.ownWrites.get(key);
+    if (rv === undefined) return false;
+    this.ownWrites.delete(key);
+    return rv === svc.metadata.resourceVersion;
+  }
 
   get pendingCount(): number {
     return this.pending.size;
@@ -170,6 +181,7 @@ export class ServiceReconciler {
   /** Drops what the Service held; its freed addresses may serve a pending Service. */
   private forget(key: string, pool: string | undefined): void {
     this.pending.delete(key);
+    this.ownWrites.delete(key);
     if (!pool) return;
     this.o.allocator.release(key);
     this.o.poolsChanged([pool]);
@@ -192,12 +204,14 @@ export class ServiceReconciler {
     if (!patch) return false;
     if (!this.o.isLeader()) throw new Error('not the leader any more; not writing');
     try {
-      await this.o.client.patch(svc.metadata.name!, svc.metadata.namespace, patch, {
+      const written = await this.o.client.patch(svc.metadata.name!, svc.metadata.namespace, patch, {
         type: 'merge',
         subresource: 'status',
         fieldManager: this.o.fieldManager,
         signal: this.o.signal,
       });
+      if (written.metadata.resourceVersion)
+        this.ownWrites.set(objectKey(svc), written.metadata.resourceVersion);
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;

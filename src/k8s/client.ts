@@ -35,12 +35,18 @@ type TlsMaterial = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnaut
  * KubeConfig for what it does well (kubeconfig parsing, exec/OIDC/token-file authentication)
  * and do the HTTP ourselves, so a watch restart reuses or cleanly closes its socket.
  */
+const CREDENTIALS_TTL_MS = 10_000;
+
 export class KubeClient {
   readonly server: string;
   private readonly url: URL;
   private agent: http.Agent | undefined;
   private agentKey = '';
+  /** The credentials object the agent was last checked against: the same object needs no check. */
+  private agentSource: https.RequestOptions | undefined;
   private closed = false;
+  /** The kubeconfig's credentials and TLS material, re-read at most every CREDENTIALS_TTL_MS. */
+  private credentials: { at: number; options: Promise<https.RequestOptions> } | undefined;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
@@ -115,8 +121,7 @@ export class KubeClient {
 
   private async send(method: string, path: string, options: RequestOptions, timeoutMs: number) {
     if (this.closed) throw new Error('KubeClient is closed');
-    const httpsOptions: https.RequestOptions = { headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(httpsOptions);
+    const httpsOptions = await this.currentCredentials();
     const tls: TlsMaterial = {
       ca: httpsOptions.ca,
       cert: httpsOptions.cert,
@@ -143,7 +148,10 @@ export class KubeClient {
       port: this.url.port || (secure ? 443 : 80),
       path: `${this.url.pathname.replace(/\/$/, '')}${path}${encodeQuery(options.query)}`,
       headers,
-      agent: this.agentFor(tls, secure),
+      agent:
+        this.agentSource === httpsOptions && this.agent
+          ? this.agent
+          : this.agentFor(tls, secure, httpsOptions),
       signal: options.signal,
     };
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -160,8 +168,28 @@ export class KubeClient {
     });
   }
 
+  /**
+   * Reading the kubeconfig's files (CA, client certificate, service account token) on every request
+   * costs a quarter of the controller's CPU under load; re-reading them every few seconds still
+   * picks up a rotated token or certificate long before the old one expires.
+   */
+  private currentCredentials(): Promise<https.RequestOptions> {
+    const now = performance.now();
+    if (!this.credentials || now - this.credentials.at > CREDENTIALS_TTL_MS) {
+      const options: https.RequestOptions = { headers: {} };
+      const loading = this.kubeConfig.applyToHTTPSOptions(options).then(() => options);
+      // A failed read is not cached: the next request tries again.
+      loading.catch(() => {
+        if (this.credentials?.options === loading) this.credentials = undefined;
+      });
+      this.credentials = { at: now, options: loading };
+    }
+    return this.credentials.options;
+  }
+
   /** One keep-alive agent, replaced only when the TLS material changes (for example a rotated client cert). */
-  private agentFor(tls: TlsMaterial, secure: boolean): http.Agent {
+  private agentFor(tls: TlsMaterial, secure: boolean, source: https.RequestOptions): http.Agent {
+    this.agentSource = source;
     const key = JSON.stringify([
       String(tls.ca ?? ''),
       String(tls.cert ?? ''),

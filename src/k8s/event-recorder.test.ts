@@ -319,3 +319,28 @@ describe('EventRecorder: write concurrency', () => {
     assert.deepEqual(created.sort(), [...names].sort());
   });
 });
+
+describe('EventRecorder: waitTurn', () => {
+  it('holds writes until waitTurn resolves, then writes them all', async () => {
+    const sink = new MemorySink();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const recorder = new EventRecorder({
+      client: sink,
+      reportingController: 'portico.dev/controller',
+      reportingInstance: 'controller-0',
+      waitTurn: () => gate,
+    });
+    recorder.event(svc('a'), 'Normal', 'IPAllocated', 'Allocate', 'Assigned');
+    recorder.event(svc('b'), 'Normal', 'IPAllocated', 'Allocate', 'Assigned');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sink.creates.length, 0, 'nothing written while the controller is busy');
+    open();
+    await recorder.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(sink.creates.map((e) => e.regarding.name).sort(), ['a', 'b']);
+    await recorder.close();
+  });
+});

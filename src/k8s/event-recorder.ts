@@ -39,6 +39,11 @@ export interface EventRecorderOptions {
    * away from the writes that matter. Default 2.
    */
   maxInFlight?: number;
+  /**
+   * Awaited before each write: lets a controller hold its Events back while it has more urgent
+   * writes to make (its status writes during a burst). Should resolve within a few seconds.
+   */
+  waitTurn?: () => Promise<void>;
 }
 
 interface Entry {
@@ -71,7 +76,10 @@ export class EventRecorder {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly metrics: ReturnType<typeof recorderMetrics> | undefined;
-  private readonly settings: Required<Omit<EventRecorderOptions, 'client' | 'clock' | 'logger' | 'registry'>>;
+  private readonly settings: Required<
+    Omit<EventRecorderOptions, 'client' | 'clock' | 'logger' | 'registry' | 'waitTurn'>
+  >;
+  private readonly waitTurn: (() => Promise<void>) | undefined;
   /** In least recently seen order. */
   private readonly entries = new Map<string, Entry>();
   /** Per regarding object, when its recent new Events were created. */
@@ -99,6 +107,7 @@ export class EventRecorder {
       spamWindowMs: options.spamWindowMs ?? 5 * 60_000,
       maxInFlight: options.maxInFlight ?? 2,
     };
+    this.waitTurn = options.waitTurn;
   }
 
   /** Records one occurrence. Fire-and-forget: failures are logged, never thrown. */
@@ -239,6 +248,7 @@ export class EventRecorder {
       await new Promise<void>((resolve) => this.turns.push(resolve));
     else this.writing++;
     try {
+      if (this.waitTurn && !this.closed) await this.waitTurn();
       await write();
     } finally {
       const next = this.turns.shift();
