@@ -102,7 +102,7 @@ export class Controller {
     const afterBurst = () => {
       quiet ??= Promise.race([
         queue?.drained() ?? Promise.resolve(),
-        this.clock.sleep(EVENTS_MAX_DELAY_MS),
+        this.clock.sleep(EVENTS_MAX_DELAY_MS, signal),
       ]).finally(() => {
         quiet = undefined;
       });
