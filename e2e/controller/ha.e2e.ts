@@ -34,7 +34,15 @@ describe('controller: two replicas, leader election', { timeout: 240_000 }, () =
   const holder = async () =>
     (await cp.admin.resource<Lease>(Resources.leases).get('portico-controller', SYSTEM_NAMESPACE)).spec
       ?.holderIdentity;
-  const leader = () => replicas.find((r) => r.running && r.log().includes('initial reconcile done'));
+  /** The replica that leads now; its log line may trail its first writes a little, so this waits. */
+  const leader = () =>
+    waitFor(
+      'a leading replica',
+      () => replicas.find((r) => r.running && r.log().includes('initial reconcile done')),
+      {
+        timeoutMs: 10_000,
+      },
+    );
   const snapshot = async (names: string[]) =>
     new Map(
       await Promise.all(names.map(async (n) => [n, ingressIPs(await getService(cp.admin, ns, n))] as const)),
@@ -81,13 +89,13 @@ describe('controller: two replicas, leader election', { timeout: 240_000 }, () =
     'replaces a SIGKILLed leader within the lease duration; a Service created meanwhile gets an address; none changes',
     run(async () => {
       const before = await snapshot(names);
-      const old = leader()!;
+      const old = await leader();
       const killedAt = Date.now();
       await old.stop('SIGKILL');
       await createService(cp.admin, ns, 'during-kill');
       const [ip] = await waitForIPs(cp.admin, ns, 'during-kill', 1, 15_000);
       const servedAfterMs = Date.now() - killedAt;
-      const next = leader()!;
+      const next = await leader();
       assert.notEqual(next.identity, old.identity);
       assert.equal(await holder(), next.identity);
       // Lease 3 s: the follower takes over once it has seen the lease unrenewed for 3 s (plus its retry period).
@@ -105,7 +113,7 @@ describe('controller: two replicas, leader election', { timeout: 240_000 }, () =
     'hands over at once when the leader stops with SIGTERM (it releases the lease)',
     run(async () => {
       const before = await snapshot(names);
-      const old = leader()!;
+      const old = await leader();
       const stoppedAt = Date.now();
       assert.equal(await old.stop('SIGTERM'), 0, 'exits 0 on SIGTERM');
       await createService(cp.admin, ns, 'during-term');
@@ -123,7 +131,7 @@ describe('controller: two replicas, leader election', { timeout: 240_000 }, () =
   it(
     'a leader cut off from the API server stops acting and exits; the other takes over',
     run(async () => {
-      const old = leader()!;
+      const old = await leader();
       const other = replicas.find((r) => r.running && r !== old)!;
       process.kill(old.pid!, 'SIGSTOP'); // frozen: cannot renew, as if partitioned
       try {
