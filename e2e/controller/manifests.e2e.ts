@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import type { ResourceClient } from '../../src/k8s/resource-client.js';
 import { type ResourceRef, Resources } from '../../src/k8s/resources.js';
 import type { KubeObject, Lease, Namespace } from '../../src/k8s/types.js';
 import { k8sBinaries } from '../cluster/binaries.js';
+import { type ExecResult, exec } from '../lab/exec.js';
 import { useControlPlane } from '../support/fixture.js';
 import { clientFor, createTestNamespace, uniqueName } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
@@ -90,11 +90,7 @@ interface Secret extends KubeObject {
   data?: Record<string, string>;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ExecResult;
 
 /** Error text of a rejected request, for assertions; fails the test if it was not rejected. */
 async function rejection(what: string, action: () => Promise<unknown>): Promise<ApiError> {
@@ -140,21 +136,10 @@ describe('manifests/ installed with kubectl on a real kube-apiserver', () => {
   let webhookStandIn: Server | undefined;
   let webhookCalls = 0;
 
-  function kubectl(args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(
-        kubectlPath,
-        ['--kubeconfig', cp.plane.kubeconfigPath, '--cache-dir', cacheDir, ...args],
-        { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
+  const kubectl = (args: string[]): Promise<Run> =>
+    exec(kubectlPath, ['--kubeconfig', cp.plane.kubeconfigPath, '--cache-dir', cacheDir, ...args], {
+      timeoutMs: 60_000,
     });
-  }
 
   const pools = () => cp.admin.resource<IPAddressPool>(IPAddressPoolResource);
   const webhookConfigs = () => cp.admin.resource<WebhookConfig>(WebhookConfigs);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listen } from '../util/listen.js';
 
 /** A named check: resolves true/undefined when healthy; false or a thrown error says why not. */
 export type Check = () => boolean | undefined | Promise<boolean | undefined>;
@@ -37,13 +38,7 @@ export class HealthServer {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host ?? '0.0.0.0', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, this.options.port, this.options.host);
     return server.address() as AddressInfo;
   }
 

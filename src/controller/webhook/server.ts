@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { oneLine } from '../../k8s/errors.js';
+import { listen } from '../../util/listen.js';
 import { type Logger, silentLogger } from '../../util/logger.js';
 import {
   type AdmissionRequest,
@@ -108,13 +109,7 @@ export class WebhookServer {
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.on('tlsClientError', (err) => this.noteTlsError(err));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host ?? '0.0.0.0', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, this.options.port, this.options.host);
     const address = server.address() as AddressInfo;
     this.log.info(
       { address: address.address, port: address.port, paths: [...this.routes.keys()] },
