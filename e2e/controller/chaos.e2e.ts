@@ -35,6 +35,11 @@ interface Model {
   port: number;
   shared: boolean;
   requested?: string;
+  /**
+   * Every address this Service ever asked for: it may still hold one after dropping the request
+   * (the address stays valid), so another Service asking for it would rightly wait.
+   */
+  claimed: Set<string>;
 }
 
 describe('controller: random operations with leader kills', { timeout: 420_000 }, () => {
@@ -115,8 +120,8 @@ describe('controller: random operations with leader kills', { timeout: 420_000 }
       let nextName = 0;
       let nextPort = 1000;
       const seen: string[] = [];
-      const requestedNow = () => new Set([...model.values()].map((m) => m.requested).filter(Boolean));
-      const freeRequestable = () => REQUESTABLE.filter((ip) => !requestedNow().has(ip));
+      const claimedNow = () => new Set([...model.values()].flatMap((m) => [...m.claimed]));
+      const freeRequestable = () => REQUESTABLE.filter((ip) => !claimedNow().has(ip));
       const annotations = (m: Model) => ({
         ...(m.shared ? { [SHARE]: 'k' } : {}),
         ...(m.requested ? { [IPS]: m.requested } : {}),
@@ -147,9 +152,15 @@ describe('controller: random operations with leader kills', { timeout: 420_000 }
           if (r < 0.4 || names.length < 3) {
             if (names.length >= 40) continue;
             const name = `s${nextName++}`;
-            const m: Model = { type: 'LoadBalancer', port: nextPort++, shared: rand() < 0.3 };
+            const m: Model = {
+              type: 'LoadBalancer',
+              port: nextPort++,
+              shared: rand() < 0.3,
+              claimed: new Set(),
+            };
             const free = freeRequestable();
             if (rand() < 0.25 && free.length > 0) m.requested = pick(free);
+            if (m.requested) m.claimed.add(m.requested);
             model.set(name, m);
             await createService(cp.admin, ns, name, {
               annotations: annotations(m),
@@ -166,6 +177,7 @@ describe('controller: random operations with leader kills', { timeout: 420_000 }
             else {
               const free = freeRequestable();
               m.requested = m.requested || free.length === 0 ? undefined : pick(free);
+              if (m.requested) m.claimed.add(m.requested);
             }
             const patch = {
               metadata: { annotations: { [SHARE]: m.shared ? 'k' : null, [IPS]: m.requested ?? null } },

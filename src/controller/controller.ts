@@ -53,9 +53,7 @@ export class Controller {
   private leading:
     | {
         metrics: ControllerMetrics;
-        signal: AbortSignal;
         queue: WorkQueue;
-        reconciler: ServiceReconciler;
         allocator: Allocator;
         poolWriter: PoolStatusWriter;
       }
@@ -157,7 +155,7 @@ export class Controller {
       },
       async (key) => (await reconciler.reconcile(key)) ?? undefined,
     );
-    this.leading = { signal, queue, reconciler, allocator, poolWriter, metrics };
+    this.leading = { queue, allocator, poolWriter, metrics };
 
     // Pools first, then every address Services already hold, oldest first, before anything new.
     this.applyPools(false);
