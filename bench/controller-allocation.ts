@@ -39,7 +39,7 @@ import {
 } from './controller-allocation/phases.js';
 import { printSummary, type Report } from './controller-allocation/report.js';
 import { AddressWatch } from './lib/address-watch.js';
-import { parseLog, problems } from './lib/controller-log.js';
+import { problems } from './lib/controller-log.js';
 import { type ProfileSummary, summarizeProfile } from './lib/cpu-profile.js';
 import { backgroundBusyPercent, machineFacts } from './lib/machine.js';
 import { ensureNamespace } from './lib/services.js';
@@ -166,7 +166,7 @@ async function main(): Promise<number> {
     for (const c of controllers) {
       await c.stop();
       report.controllerLogs[c.identity] = c.logPath;
-      report.controllerProblems[c.identity] = problems(parseLog(c.log()));
+      report.controllerProblems[c.identity] = problems(c.log());
     }
     if (o.cpuProf) report.controllerProfiles = readProfiles(controllers);
     controllerClient?.close();

@@ -76,7 +76,7 @@ export function printSummary(report: Report): Target[] {
           'TCP connects',
         ],
         row(`create ${o.services} (${o.createConcurrency} in flight)`, (x) => x.create),
-        row(`status patch (${o.workers} in flight) = (d)`, (x) => x.patch),
+        row(`status patch (${o.workers} in flight, until a watch saw all) = (d)`, (x) => x.patch),
         row(`status patch (${WIDE_IN_FLIGHT} in flight, info)`, (x) => x.patchWide),
         ["create + patch = (d')", pair((x) => ms(x.createPlusPatchMs))],
         ...(after ? [["(d') mean of before and after", ms(d.createPlusPatchMs)]] : []),
@@ -302,6 +302,15 @@ function evaluate(report: Report): Target[] {
       pass: undefined,
     });
   }
+  const problemLines = Object.entries(report.controllerProblems).flatMap(([who, byMsg]) =>
+    Object.entries(byMsg).map(([msg, n]) => `${who}: ${n} x ${msg}`),
+  );
+  targets.push({
+    name: 'controller logs without warnings, errors or stray output',
+    value: problemLines.length === 0 ? 'none' : problemLines.slice(0, 3).join('; '),
+    limit: 'none',
+    pass: problemLines.length === 0,
+  });
   return targets;
 }
 

@@ -39,10 +39,18 @@ export function allocationTimes(lines: readonly LogLine[], namespace: string): M
 }
 
 /** Warnings and errors, counted by message, to show what went wrong without the whole log. */
-export function problems(lines: readonly LogLine[]): Record<string, number> {
+/**
+ * Warnings and errors by message, plus any line that is not a log record (a Node warning, a crash
+ * trace): a clean run has none.
+ */
+export function problems(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const l of lines) {
-    if (Number(l.fields.level) >= 40) out[l.msg] = (out[l.msg] ?? 0) + 1;
+  const count = (key: string) => {
+    out[key] = (out[key] ?? 0) + 1;
+  };
+  for (const l of parseLog(text)) if (Number(l.fields.level) >= 40) count(l.msg);
+  for (const line of text.split('\n')) {
+    if (line.trim() && !line.startsWith('{')) count(`not a log record: ${line.slice(0, 120)}`);
   }
   return out;
 }

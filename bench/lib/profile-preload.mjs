@@ -1,5 +1,7 @@
 // Preloaded into the controller by `--cpu-prof` (NODE_OPTIONS=--import, which refuses --cpu-prof
 // itself): samples the whole process with the inspector and writes a .cpuprofile when it exits.
+// SIGUSR2 writes the samples so far to controller-<pid>-window.cpuprofile and starts afresh, so a
+// benchmark can profile exactly one phase.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
@@ -10,11 +12,18 @@ if (dir) {
   session.connect();
   session.post('Profiler.enable');
   session.post('Profiler.start');
-  process.on('exit', () => {
-    // A same-thread inspector session answers synchronously, so this runs before the process ends.
+  const write = (suffix) =>
+    // A same-thread inspector session answers synchronously.
     session.post('Profiler.stop', (err, result) => {
       if (!err)
-        writeFileSync(join(dir, `controller-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+        writeFileSync(
+          join(dir, `controller-${process.pid}${suffix}.cpuprofile`),
+          JSON.stringify(result.profile),
+        );
     });
+  process.on('SIGUSR2', () => {
+    write('-window');
+    session.post('Profiler.start');
   });
+  process.on('exit', () => write(''));
 }

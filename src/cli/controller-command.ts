@@ -136,7 +136,7 @@ export function controllerSettings(flags: ComponentFlags): ControllerSettings {
  */
 export async function runController(flags: ComponentFlags, client: KubeClient): Promise<number> {
   const settings = controllerSettings(flags);
-  const logger = createLogger('controller', undefined, { async: true });
+  const logger = createLogger('controller', undefined, { batched: true });
   const identity = process.env.POD_NAME || `${hostname()}-${randomBytes(3).toString('hex')}`;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'portico_controller_process_' });

@@ -204,7 +204,7 @@ export class ServiceReconciler {
     if (!patch) return false;
     if (!this.o.isLeader()) throw new Error('not the leader any more; not writing');
     try {
-      const written = await this.o.client.patch(svc.metadata.name!, svc.metadata.namespace, patch, {
+      const written = await this.o.client.patchMetadata(svc.metadata.name!, svc.metadata.namespace, patch, {
         type: 'merge',
         subresource: 'status',
         fieldManager: this.o.fieldManager,

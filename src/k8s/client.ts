@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -15,6 +16,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Defaults to application/json when there is a body. */
   contentType?: string;
+  /** Defaults to application/json. */
+  accept?: string;
   signal?: AbortSignal;
   /** Whole-request deadline; defaults to the client's (30 s). Watches have none. */
   timeoutMs?: number;
@@ -121,6 +124,8 @@ export class KubeClient {
 
   private async send(method: string, path: string, options: RequestOptions, timeoutMs: number) {
     if (this.closed) throw new Error('KubeClient is closed');
+    // Each request in flight listens on the signal; one signal commonly spans a whole worker pool.
+    if (options.signal) setMaxListeners(0, options.signal);
     const httpsOptions = await this.currentCredentials();
     const tls: TlsMaterial = {
       ca: httpsOptions.ca,
@@ -132,7 +137,7 @@ export class KubeClient {
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: http.OutgoingHttpHeaders = {
       ...(httpsOptions.headers as http.OutgoingHttpHeaders),
-      accept: 'application/json',
+      accept: options.accept ?? 'application/json',
       'user-agent': this.options.userAgent ?? 'portico',
     };
     if (httpsOptions.auth)

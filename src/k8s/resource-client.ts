@@ -1,6 +1,6 @@
 import type { KubeClient, Query } from './client.js';
 import { apiVersionOf, type ResourceRef, resourcePath } from './resources.js';
-import type { KubeList, KubeObject, WatchEvent } from './types.js';
+import type { KubeList, KubeObject, ObjectMeta, WatchEvent } from './types.js';
 
 export interface ListOptions {
   namespace?: string;
@@ -28,6 +28,15 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   strategic: 'application/strategic-merge-patch+json',
   apply: 'application/apply-patch+yaml',
 };
+
+const PARTIAL_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
+/** What the API server answers for `as=PartialObjectMetadata`: the object's metadata, nothing else. */
+export interface PartialObjectMetadata {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+}
 
 export interface PatchOptions {
   type?: PatchType;
@@ -98,11 +107,35 @@ export class ResourceClient<T extends KubeObject> {
   }
 
   patch(name: string, namespace: string | undefined, patch: unknown, options: PatchOptions = {}): Promise<T> {
+    return this.sendPatch<T>(name, namespace, patch, options);
+  }
+
+  /**
+   * The same patch, answered with the object's metadata alone: for a writer that needs only the new
+   * resourceVersion, the API server encodes and sends a fraction of the object.
+   */
+  patchMetadata(
+    name: string,
+    namespace: string | undefined,
+    patch: unknown,
+    options: PatchOptions = {},
+  ): Promise<PartialObjectMetadata> {
+    return this.sendPatch<PartialObjectMetadata>(name, namespace, patch, options, PARTIAL_METADATA);
+  }
+
+  private sendPatch<R>(
+    name: string,
+    namespace: string | undefined,
+    patch: unknown,
+    options: PatchOptions,
+    accept?: string,
+  ): Promise<R> {
     const type = options.type ?? 'merge';
     if (type === 'apply' && !options.fieldManager) throw new Error('server-side apply needs a fieldManager');
-    return this.client.request<T>('PATCH', this.path(namespace, name, options.subresource), {
+    return this.client.request<R>('PATCH', this.path(namespace, name, options.subresource), {
       body: patch,
       contentType: PATCH_CONTENT_TYPES[type],
+      accept,
       query: { ...writeQuery(options), force: type === 'apply' ? options.force : undefined },
       signal: options.signal,
     });

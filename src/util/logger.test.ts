@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+
+const loggerUrl = new URL('./logger.ts', import.meta.url).href;
+
+/** Runs `body` in a child with `log` (a batched logger); resolves with stderr lines and when each arrived. */
+function child(body: string): Promise<{ lines: { msg: string; at: number }[]; code: number | null }> {
+  const script = `const { createLogger } = await import(${JSON.stringify(loggerUrl)});
+const log = createLogger('test', 'info', { batched: true });
+${body}`;
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const started = performance.now();
+    const lines: { msg: string; at: number }[] = [];
+    let buffered = '';
+    p.stderr.setEncoding('utf8');
+    p.stderr.on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        const msg = line.startsWith('{') ? String((JSON.parse(line) as { msg: string }).msg) : line;
+        lines.push({ msg, at: performance.now() - started });
+      }
+    });
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ lines, code }));
+  });
+}
+
+describe('batched logger', () => {
+  it('writes a lone line within a fraction of a second, long before the process ends', async () => {
+    const { lines } = await child(`log.info('started'); setTimeout(() => log.info('ending'), 1500);`);
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ['started', 'ending'],
+    );
+    assert.ok(lines[0]!.at < lines[1]!.at - 1000, `"started" came at ${lines[0]!.at} ms, with "ending"`);
+  });
+
+  it('loses nothing when the process exits right after logging, cleanly or by a crash', async () => {
+    const many = `for (let i = 0; i < 1000; i++) log.info({ i }, 'line ' + i);`;
+    const exited = await child(`${many} process.exit(3);`);
+    assert.equal(exited.code, 3);
+    assert.equal(exited.lines.filter((l) => l.msg.startsWith('line ')).length, 1000);
+    const crashed = await child(`${many} setImmediate(() => { throw new Error('boom'); });`);
+    assert.equal(crashed.code, 1);
+    assert.equal(crashed.lines.filter((l) => l.msg.startsWith('line ')).length, 1000);
+    assert.ok(crashed.lines.some((l) => l.msg.includes('Error: boom')));
+  });
+});
