@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatRange } from './address.js';
+import { formatFieldError } from './field-errors.js';
 import type { IPAddressPoolSpec } from './ip-address-pool.js';
-import { findOverlaps, formatFieldError, type Pool, parsePool } from './pool.js';
+import { findOverlaps, type Pool, parsePool } from './pool.js';
 
 const parse = (spec: Partial<IPAddressPoolSpec>, name = 'p', creationTimestamp = '2026-01-01T00:00:00Z') =>
   parsePool({ metadata: { name, creationTimestamp }, spec: spec as IPAddressPoolSpec });

@@ -1,4 +1,4 @@
-import { compileLabelSelector, type Matcher, SelectorError } from '../k8s/label-selector.js';
+import type { Matcher } from '../k8s/label-selector.js';
 import { parseDuration } from '../util/duration.js';
 import {
   AddressError,
@@ -11,15 +11,8 @@ import {
   rangesOverlap,
   subtractRanges,
 } from './address.js';
+import { compileSelectors, type FieldError } from './field-errors.js';
 import type { IPAddressPool } from './ip-address-pool.js';
-
-/** One problem with one field, e.g. `spec.addresses[1]: "203.0.113.5/24" has host bits set …`. */
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-export const formatFieldError = (e: FieldError): string => `${e.field}: ${e.message}`;
 
 /** A pool as the allocator uses it: parsed, defaulted, with its excludes already taken out. */
 export interface Pool {
@@ -174,29 +167,6 @@ function parseEntries(list: unknown, field: string, errors: FieldError[]): Entry
     }
   }
   return out;
-}
-
-function compileSelectors(list: unknown, field: string, errors: FieldError[]): Matcher[] | undefined {
-  if (list === undefined || list === null) return undefined;
-  if (!Array.isArray(list)) {
-    errors.push({ field, message: 'must be a list of label selectors' });
-    return undefined;
-  }
-  const seen = new Set<string>();
-  const out: Matcher[] = [];
-  for (const [i, selector] of list.entries()) {
-    const canonical = JSON.stringify(selector);
-    if (seen.has(canonical))
-      errors.push({ field: `${field}[${i}]`, message: 'duplicates an earlier selector' });
-    seen.add(canonical);
-    try {
-      out.push(compileLabelSelector(selector));
-    } catch (err) {
-      if (!(err instanceof SelectorError)) throw err;
-      errors.push({ field: `${field}[${i}]`, message: err.message });
-    }
-  }
-  return out.length > 0 ? out : undefined;
 }
 
 function capacityOf(ranges: readonly IPRange[], avoidBuggyIPs: boolean): Record<IPFamily, bigint> {

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
+import type { FieldError } from '../api/field-errors.js';
 import { type IPAddressPool, IPAddressPoolResource } from '../api/ip-address-pool.js';
-import type { FieldError } from '../api/pool.js';
 import type { KubeClient } from '../k8s/client.js';
 import { EventRecorder } from '../k8s/event-recorder.js';
 import { Informer } from '../k8s/informer.js';

@@ -1,5 +1,6 @@
+import type { FieldError } from '../api/field-errors.js';
 import { type IPAddressPool, IPAddressPoolResource } from '../api/ip-address-pool.js';
-import { type FieldError, type Pool, parsePool } from '../api/pool.js';
+import { type Pool, parsePool } from '../api/pool.js';
 import { isConflict, isNotFound, oneLine } from '../k8s/errors.js';
 import type { EventRecorder } from '../k8s/event-recorder.js';
 import type { ResourceClient } from '../k8s/resource-client.js';

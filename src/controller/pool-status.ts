@@ -1,5 +1,5 @@
+import { type FieldError, formatFieldError } from '../api/field-errors.js';
 import type { IPAddressPool, IPAddressPoolStatus } from '../api/ip-address-pool.js';
-import { type FieldError, formatFieldError } from '../api/pool.js';
 import type { Condition } from '../k8s/types.js';
 import { deepEqual } from '../util/deep-equal.js';
 import type { PoolUsage } from './allocator/allocator.js';

@@ -1,6 +1,7 @@
 import { AddressError, formatRange, parseAddressEntry, rangesOverlap } from '../../api/address.js';
+import { type FieldError, formatFieldError } from '../../api/field-errors.js';
 import type { IPAddressPool } from '../../api/ip-address-pool.js';
-import { type FieldError, formatFieldError, parsePool } from '../../api/pool.js';
+import { parsePool } from '../../api/pool.js';
 import type { AdmissionRequest, AdmissionResult } from './admission-review.js';
 
 export const POOL_WEBHOOK_PATH = '/validate-portico-dev-v1alpha1-ipaddresspool';
