@@ -10,6 +10,7 @@ import {
   IPAddressPoolResource,
   type IPAddressPoolStatus,
 } from '../../src/api/ip-address-pool.js';
+import { L2AdvertisementResource, ServiceL2StatusResource } from '../../src/api/l2-advertisement.js';
 import { ApiError, isForbidden } from '../../src/k8s/errors.js';
 import type { ResourceClient } from '../../src/k8s/resource-client.js';
 import { type ResourceRef, Resources } from '../../src/k8s/resources.js';
@@ -166,7 +167,9 @@ describe('manifests/ installed with kubectl on a real kube-apiserver', () => {
       'wait',
       '--for=condition=Established',
       '--timeout=60s',
-      `crd/${IPAddressPoolResource.plural}.${IPAddressPoolResource.group}`,
+      ...[IPAddressPoolResource, L2AdvertisementResource, ServiceL2StatusResource].map(
+        (r) => `crd/${r.plural}.${r.group}`,
+      ),
     ]);
     shipped = structuredClone((await webhookConfigs().get(WEBHOOK_NAME)).webhooks[0]);
     // What the controller does at start: put its CA into the webhook configuration. A later
@@ -215,6 +218,8 @@ describe('manifests/ installed with kubectl on a real kube-apiserver', () => {
       for (const object of [
         'namespace/portico-system',
         'customresourcedefinition.apiextensions.k8s.io/ipaddresspools.portico.dev',
+        'customresourcedefinition.apiextensions.k8s.io/l2advertisements.portico.dev',
+        'customresourcedefinition.apiextensions.k8s.io/servicel2statuses.portico.dev',
         'resourcequota/portico-critical-pods',
         'serviceaccount/portico-controller',
         'clusterrole.rbac.authorization.k8s.io/portico-controller',
