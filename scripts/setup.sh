@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 say() { echo "setup: $*" >&2; }
 
 # --- Debian packages -------------------------------------------------------------------------
-# openssl: test PKI; the rest: the lab's namespaces, routers and probes (see e2e/lab/preflight.ts).
+# openssl: test PKI; g++, make, python3: the native addon (native/); the rest: the lab's namespaces,
+# routers and probes (see e2e/lab/preflight.ts).
 debs=(openssl iproute2 procps ca-certificates nftables iptables frr bird2 gobgpd arping ndisc6 tcpdump
-  iputils-ping socat conntrack)
+  iputils-ping socat conntrack g++ make python3)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
@@ -33,6 +34,7 @@ if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 else
+  node native/build.mjs --if-stale
   npm run --silent build
 fi
 
