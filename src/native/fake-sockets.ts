@@ -104,14 +104,12 @@ export class FakeIcmp6Socket implements Icmp6Socket {
   readonly interface: InterfaceInfo;
   /** @internal The groups this socket joined. */
   readonly groups = new Set<string>();
-  readonly #host: FakeHost;
   readonly #iface: FakeInterface;
   readonly #types: ReadonlySet<number>;
   readonly #handlers: Icmp6Handlers;
   #open = true;
 
   constructor(host: FakeHost, options: Icmp6SocketOptions, handlers: Icmp6Handlers) {
-    this.#host = host;
     this.#iface = host.interface(options.interface);
     requireRaw(host, `opening an ICMPv6 socket on ${options.interface}`);
     this.interface = this.#iface.info();
@@ -125,10 +123,9 @@ export class FakeIcmp6Socket implements Icmp6Socket {
     const to = canonical(destination);
     if (familyOf(to) !== 'IPv6') throw new TypeError(`not an IPv6 address: ${destination}`);
     if (!this.#iface.up) throw systemError('ENETDOWN', 'sendmsg', destination);
-    let source = options?.source === undefined ? undefined : canonical(options.source);
-    if (source !== undefined && !this.#host.ownsAddress(source))
-      throw systemError('EINVAL', 'sendmsg', destination);
-    source ??= this.#iface.sourceFor(to) ?? '::';
+    // Any source, local or not: the real socket sets IPV6_FREEBIND so an NA can come from its VIP.
+    const source =
+      options?.source === undefined ? (this.#iface.sourceFor(to) ?? '::') : canonical(options.source);
     this.#iface.segment.carryIcmp6(this.#iface, {
       message: Buffer.from(message),
       source,
