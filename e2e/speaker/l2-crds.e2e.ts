@@ -14,6 +14,7 @@ import {
 import { ApiError } from '../../src/k8s/errors.js';
 import { installManifests, SYSTEM_NAMESPACE } from '../controller/harness.js';
 import { useControlPlane } from '../support/fixture.js';
+import { waitFor } from '../support/wait.js';
 
 describe('L2Advertisement and ServiceL2Status CRDs', { timeout: 120_000 }, () => {
   const cp = useControlPlane({ controllerManager: false });
@@ -22,6 +23,16 @@ describe('L2Advertisement and ServiceL2Status CRDs', { timeout: 120_000 }, () =>
 
   before(async () => {
     await installManifests(cp.plane);
+    // Established is not served yet: the API server's cache for a new CRD starts a moment later.
+    await waitFor('the L2 kinds to be served', async () => {
+      try {
+        await ads().list({});
+        await statuses().list({});
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
   });
 
   const refusal = async (body: () => Promise<unknown>): Promise<string> => {
