@@ -183,7 +183,9 @@ describe('speaker: L2 election between three speakers (fake Ethernet, real API s
         { intervalMs: 10 },
       );
       const tookMs = performance.now() - stoppedAt;
-      process.stderr.write(`# ${successor} answered ${Math.round(tookMs)} ms after ${owner}'s speaker was stopped\n`);
+      process.stderr.write(
+        `# ${successor} answered ${Math.round(tookMs)} ms after ${owner}'s speaker was stopped\n`,
+      );
       assert.ok(tookMs < 1000, `took over in ${Math.round(tookMs)} ms`);
       assert.deepEqual(await whoAnswers(), [successor]);
       await waitFor('the ServiceL2Status to follow', async () =>
