@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IPAddressPool, IPAddressPoolSpec } from '../../src/api/ip-address-pool.js';
 import { IPAddressPoolResource } from '../../src/api/ip-address-pool.js';
+import { REPORTING_CONTROLLER } from '../../src/controller/controller.js';
 import type { KubeClient } from '../../src/k8s/client.js';
 import { isNotFound } from '../../src/k8s/errors.js';
 import { Resources } from '../../src/k8s/resources.js';
@@ -311,7 +312,16 @@ export async function waitForPending(
   );
 }
 
+/**
+ * Portico's Events about a Service. The API server writes some of its own (under load its ClusterIP
+ * repair loop can race a new Service and report `ClusterIPNotAllocated`), which are not ours to count.
+ */
 export async function eventsFor(client: KubeClient, namespace: string, name: string): Promise<KubeEvent[]> {
   const events = await client.resource<KubeEvent>(Resources.events).listAll({ namespace });
-  return events.items.filter((e) => e.regarding.name === name && e.regarding.kind === 'Service');
+  return events.items.filter(
+    (e) =>
+      e.regarding.name === name &&
+      e.regarding.kind === 'Service' &&
+      e.reportingController === REPORTING_CONTROLLER,
+  );
 }
