@@ -219,6 +219,25 @@ export async function createPool(
   });
 }
 
+/**
+ * Waits until the controller has taken these pools in, as written (their status is written for their
+ * current generation). A Service created before that may be served from the pools it knew.
+ */
+export async function waitForPoolsSeen(client: KubeClient, names: readonly string[]): Promise<void> {
+  await waitFor(`the controller to see pools ${names.join(', ')}`, async (seen) => {
+    const list = await pools(client).list({ namespace: SYSTEM_NAMESPACE });
+    const pending = names.filter((name) => {
+      const p = list.items.find((x) => x.metadata.name === name);
+      return (
+        !p?.status?.conditions?.some((c) => c.type === 'Ready') ||
+        p.status.observedGeneration !== p.metadata.generation
+      );
+    });
+    seen(pending);
+    return pending.length === 0 ? true : undefined;
+  });
+}
+
 export async function deletePool(client: KubeClient, name: string): Promise<void> {
   try {
     await pools(client).delete(name, SYSTEM_NAMESPACE);

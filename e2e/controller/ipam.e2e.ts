@@ -26,6 +26,7 @@ import {
   SYSTEM_NAMESPACE,
   waitForIPs,
   waitForPending,
+  waitForPoolsSeen,
 } from './harness.js';
 
 describe('controller: IP address management', { timeout: 300_000 }, () => {
@@ -285,6 +286,8 @@ describe('controller: IP address management', { timeout: 300_000 }, () => {
           serviceSelectors: [{ matchLabels: { role: 'web' } }],
         },
       });
+      // Otherwise the first Services may be served before the controller has seen the last pools.
+      await waitForPoolsSeen(cp.admin, ['general', 'for-a', 'gold', 'web']);
       await createService(cp.admin, nsA, 'plain');
       await createService(cp.admin, nsA, 'frontend', { labels: { role: 'web' } });
       await createService(cp.admin, nsB, 'gold-svc', { labels: { role: 'web' } });
