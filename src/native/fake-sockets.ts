@@ -176,14 +176,7 @@ export class FakeUdpTtlSocket implements UdpTtlSocket {
     if (options.ttl !== undefined && !(options.ttl >= 1 && options.ttl <= 255))
       throw new RangeError('ttl must be 1..255');
     if (options.bindDevice !== undefined) host.interface(options.bindDevice);
-    try {
-      if (!isWildcard(address) && !host.ownsAddress(address))
-        throw systemError('EADDRNOTAVAIL', 'bind', address);
-      if (options.port > 0 && options.port < 1024 && !host.netBindService)
-        throw systemError('EACCES', 'bind', address);
-    } catch (error) {
-      throw socketSetupError(error, 'UDP', options);
-    }
+    checkBindable(host, address, 'UDP', options);
     const clashes = (port: number): boolean =>
       [...host.udpSockets].some(
         (s) =>
@@ -229,5 +222,22 @@ export class FakeUdpTtlSocket implements UdpTtlSocket {
   /** @internal */
   deliver(data: Buffer, info: UdpMessageInfo): void {
     if (this.#open) this.#handlers.onMessage(data, info);
+  }
+}
+
+/** What bind() refuses on a fake host: an address it does not have, a privileged port without the capability. */
+export function checkBindable(
+  host: FakeHost,
+  address: string,
+  protocol: 'TCP' | 'UDP',
+  options: { address?: string; port: number; bindDevice?: string },
+): void {
+  try {
+    if (!isWildcard(address) && !host.ownsAddress(address))
+      throw systemError('EADDRNOTAVAIL', 'bind', address);
+    if (options.port > 0 && options.port < 1024 && !host.netBindService)
+      throw systemError('EACCES', 'bind', address);
+  } catch (error) {
+    throw socketSetupError(error, protocol, options);
   }
 }

@@ -5,6 +5,7 @@ import { socketSetupError, systemError } from './errors.js';
 import type { FakeHost } from './fake.js';
 import { canonical, familyOf, inPrefix, isWildcard } from './fake-ip.js';
 import { schedule } from './fake-schedule.js';
+import { checkBindable } from './fake-sockets.js';
 import type {
   TcpConnection,
   TcpConnectOptions,
@@ -86,14 +87,7 @@ export class FakeTcpListener implements TcpListener {
 
   constructor(host: FakeHost, options: TcpListenOptions, handlers: TcpListenerHandlers) {
     const address = canonical(options.address);
-    try {
-      if (!isWildcard(address) && !host.ownsAddress(address))
-        throw systemError('EADDRNOTAVAIL', 'bind', address);
-      if (options.port > 0 && options.port < 1024 && !host.netBindService)
-        throw systemError('EACCES', 'bind', address);
-    } catch (error) {
-      throw socketSetupError(error, 'TCP', options);
-    }
+    checkBindable(host, address, 'TCP', options);
     const clashes = (port: number): boolean =>
       [...host.tcpListeners].some(
         (l) => l.port === port && (l.address === address || isWildcard(l.address) || isWildcard(address)),

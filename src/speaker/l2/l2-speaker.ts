@@ -181,9 +181,10 @@ export class L2Speaker {
   private recompute(): void {
     const view = this.view;
     if (!view || !this.heartbeat) return;
+    const services = this.serviceFacts();
     const plan = planL2({
       self: this.o.nodeName,
-      services: this.serviceFacts(),
+      services,
       pools: this.poolFacts(),
       ads: this.adFacts(),
       nodes: this.nodes.store
@@ -203,7 +204,7 @@ export class L2Speaker {
     this.announcer.setOwned(plan.answer);
     this.heartbeat.setClaims(this.answering);
     this.heartbeat.setPeers(this.peers());
-    this.writeStatuses(plan, view.live);
+    this.writeStatuses(plan, services, view.live);
   }
 
   private peers() {
@@ -263,9 +264,9 @@ export class L2Speaker {
   }
 
   /** Status writes run one at a time, each with the latest plan; a failure is retried by the next change. */
-  private writeStatuses(plan: L2Plan, live: readonly string[]): void {
+  private writeStatuses(plan: L2Plan, services: readonly ServiceFacts[], live: readonly string[]): void {
     const desired: DesiredL2Status[] = [];
-    for (const s of this.serviceFacts()) {
+    for (const s of services) {
       const states = plan.services.get(s.key) ?? [];
       const mine = states.find((st) => st.announced && st.node === this.o.nodeName);
       if (!mine?.announced) continue;
