@@ -12,11 +12,10 @@ import { fileURLToPath } from 'node:url';
 import type { KubeClient } from '../../src/k8s/client.js';
 import { Resources } from '../../src/k8s/resources.js';
 import type { EndpointSlice, Lease, Node, Service } from '../../src/k8s/types.js';
-import { k8sBinaries } from '../cluster/binaries.js';
 import { clientFor } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
 import { tryInNetns } from './exec.js';
-import { labHostRoutes, porticoWith, prepareLabSuite, repoRoot } from './lab-suite.js';
+import { labHostRoutes, porticoWith, prepareLabSuite } from './lab-suite.js';
 import { isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -296,12 +295,6 @@ describe('portico lab: the cluster', () => {
       '/api/v1/namespaces/portico-system',
     );
     assert.equal(ns.metadata.labels?.['app.kubernetes.io/part-of'], 'portico', 'lab up applied manifests/');
-    const { paths } = await k8sBinaries(['kubectl']);
-    const fixture = join(repoRoot, 'e2e/lab/fixtures/portico-image');
-    const applied = spawnSync(paths.kubectl, ['--kubeconfig', kubeconfig, 'apply', '-k', fixture], {
-      encoding: 'utf8',
-    });
-    assert.equal(applied.status, 0, applied.stderr);
     const logsOf = (pod: RegExp, container: string) =>
       readdirSync(join(stateDir, 'pods'))
         .filter((d) => pod.test(d))
@@ -312,11 +305,16 @@ describe('portico lab: the cluster', () => {
       seen(logs.map((l) => l.slice(-200)));
       return logs.filter((l) => /"msg":"controller starting"/.test(l)).length === 2;
     });
-    // The speaker is not built yet: it says so once connected, in-cluster, through the kubernetes Service.
-    await waitFor('a host-network speaker pod on every node to connect to the API', (seen) => {
-      const logs = logsOf(/^portico-system_portico-probe-speaker-[a-z0-9]{5}_/, 'portico');
-      seen(logs.map((l) => l.slice(-120)));
-      return logs.filter((l) => /portico speaker: connected to https:\/\/198\.19\.0\.1/.test(l)).length === 3;
+    // manifests/' speaker DaemonSet: a host-network pod on every node, in-cluster through the kubernetes
+    // Service, bound to its node's address (speaker-l2.e2e.ts tests what it does).
+    await waitFor('a host-network speaker pod on every node to start', (seen) => {
+      const logs = logsOf(/^portico-system_portico-speaker-[a-z0-9]{5}_/, 'speaker');
+      seen(logs.map((l) => l.slice(-200)));
+      return [11, 12, 13].every((i) =>
+        logs.some(
+          (l) => l.includes(`"bindAddress":"192.0.2.${i}"`) && l.includes('"msg":"speaker starting"'),
+        ),
+      );
     });
   });
 

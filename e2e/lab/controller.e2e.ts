@@ -19,6 +19,7 @@ import { waitFor } from '../support/wait.js';
 import { Capture } from './capture.js';
 import { ipJson } from './exec.js';
 import { labDestinations } from './host-routes.js';
+import { kubectlFor } from './kubectl.js';
 import { labHostRoutes, porticoWith, prepareLabSuite } from './lab-suite.js';
 import { planLab } from './plan.js';
 import { isLabTopologyNamespace, listNamespaces, teardown } from './teardown.js';
@@ -32,22 +33,9 @@ const POOL_V4 = ipaddr.parseCIDR('203.0.113.0/24');
 const POOL_V6 = ipaddr.parseCIDR('2001:db8:0:100::100/120');
 
 let kubectlPath = '';
-function kubectl(...args: string[]) {
-  return kubectlWith('', ...args);
-}
-/** kubectl with `input` on its stdin (for `-f -`). */
-function kubectlWith(input: string, ...args: string[]) {
-  const r = spawnSync(kubectlPath, ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], {
-    encoding: 'utf8',
-    input,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function kubectlJson<T>(...args: string[]): T {
-  const r = kubectl(...args, '-o', 'json');
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout) as T;
-}
+const kubectl = kubectlFor(() => kubectlPath, kubeconfig);
+const kubectlWith = kubectl.withInput;
+const kubectlJson = kubectl.json;
 
 interface PodList {
   items: {

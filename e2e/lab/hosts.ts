@@ -40,6 +40,15 @@ export function nodeBatch(plan: LabPlan, node: NodePlan): string[] {
   ];
 }
 
+/** The L2-announced addresses are on-link on the LAN: reached by ARP/NDP, whichever node answers. */
+export function l2SegmentRoutes(plan: LabPlan): string[] {
+  const { l2Segment } = plan;
+  return [
+    `route add ${l2Segment.v4} dev ${LAN_IF}`,
+    ...(l2Segment.v6 ? [`route add ${l2Segment.v6} dev ${LAN_IF}`] : []),
+  ];
+}
+
 export function routerBatch(plan: LabPlan): string[] {
   const { router, client } = plan;
   return [
@@ -48,6 +57,7 @@ export function routerBatch(plan: LabPlan): string[] {
     `link set ${LAN_IF} up`,
     ...addressLines(ROUTER_CLIENT_IF, router.clientLink, client.link),
     `link set ${ROUTER_CLIENT_IF} up`,
+    ...l2SegmentRoutes(plan),
   ];
 }
 

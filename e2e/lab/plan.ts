@@ -8,6 +8,8 @@
  *   pod CIDR of node-i    198.18.i.0/24       2001:db8:0:1i::/64    (inside 2001:db8:0:10::/60)
  *   Service cluster range 198.19.0.0/16       2001:db8:0:20::/108
  *   LoadBalancer pools    203.0.113.0/24      2001:db8:0:100::/64   (examples and tests)
+ *     announced over L2   203.0.113.0/25      2001:db8:0:100::/112  on-link on the LAN for the router
+ *                                                                   and lan-client (as an L2 VIP is)
  */
 export type RouterKind = 'frr' | 'bird' | 'gobgp';
 
@@ -78,6 +80,12 @@ export interface LabPlan {
   kubernetesService: string;
   podSupernet: Addresses;
   loadBalancerPool: Addresses;
+  /**
+   * The part of the pools that L2 mode announces: the router and the lan-client treat it as on-link
+   * on the LAN and ARP/solicit for its addresses, as a LAN's router does for VIPs in its subnet. The
+   * rest of the pools is left for BGP to route.
+   */
+  l2Segment: Addresses;
 }
 
 export const LAB_PREFIX = 'portico';
@@ -163,6 +171,7 @@ export function planLab(spec: LabSpec = {}): LabPlan {
     kubernetesService: '198.19.0.1',
     podSupernet: { v4: '198.18.0.0/16', v6: v6('2001:db8:0:10::/60') },
     loadBalancerPool: { v4: '203.0.113.0/24', v6: v6('2001:db8:0:100::/64') },
+    l2Segment: { v4: '203.0.113.0/25', v6: v6('2001:db8:0:100::/112') },
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ipBatch, sysctls } from './exec.js';
-import { endpointBatch, namespaceSysctls, nodeBatch, routerBatch } from './hosts.js';
+import { endpointBatch, l2SegmentRoutes, namespaceSysctls, nodeBatch, routerBatch } from './hosts.js';
 import { type Ipv6Interfaces, waitForIpv6 } from './ipv6-ready.js';
 import { LAN_IF, type LabPlan, planNamespaces, ROUTER_CLIENT_IF } from './plan.js';
 import type { LabState } from './state.js';
@@ -92,7 +92,12 @@ export async function buildTopology(plan: LabPlan, opts: BuildOptions): Promise<
       ipBatch(plan.router.netns, routerBatch(plan)),
       ipBatch(plan.client.netns, endpointBatch(plan.client.address, plan.client.link, plan.client.gateway)),
       ...(plan.lanClient
-        ? [ipBatch(plan.lanClient.netns, endpointBatch(plan.lanClient.address, plan.lan, plan.lan.gateway))]
+        ? [
+            ipBatch(plan.lanClient.netns, [
+              ...endpointBatch(plan.lanClient.address, plan.lan, plan.lan.gateway),
+              ...l2SegmentRoutes(plan),
+            ]),
+          ]
         : []),
     ]),
   );

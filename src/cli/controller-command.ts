@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { DEFAULT_LOAD_BALANCER_CLASS } from '../api/ip-address-pool.js';
 import { Controller } from '../controller/controller.js';
 import { WebhookCertManager } from '../controller/webhook/cert-manager.js';
 import { admitPool, POOL_WEBHOOK_PATH } from '../controller/webhook/pool-admission.js';
@@ -12,7 +10,10 @@ import type { KubeClient } from '../k8s/client.js';
 import { oneLine } from '../k8s/errors.js';
 import { HealthServer } from '../k8s/health-server.js';
 import { LeaderElector } from '../k8s/leader-election.js';
+import { DEFAULT_MEMBERSHIP_SECRET, ensureMembershipSecret } from '../speaker/membership/secret.js';
+import { realClock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { CLASS_FLAGS, classPolicy, installNamespace } from './class-flags.js';
 import { type ComponentFlags, type ExtraFlag, parseBindAddress } from './component-flags.js';
 import { CliError, EXIT_CONFIG } from './connect.js';
 
@@ -21,16 +22,7 @@ export const CONTROLLER_FLAGS: Record<string, ExtraFlag> = {
     arg: '<ns>',
     help: "namespace of IPAddressPools, the Lease and the webhook Secret (default: the pod's namespace, else portico-system)",
   },
-  'load-balancer-class': {
-    arg: '<class>',
-    default: DEFAULT_LOAD_BALANCER_CLASS,
-    help: 'handle LoadBalancer Services whose spec.loadBalancerClass is this',
-  },
-  'default-class': {
-    arg: '<bool>',
-    default: 'true',
-    help: 'also handle LoadBalancer Services that name no class (Portico is the cluster default)',
-  },
+  ...CLASS_FLAGS,
   workers: { arg: '<n>', default: '16', help: 'Services reconciled (status writes in flight) at once' },
   'webhook-bind-address': {
     arg: '<host:port>',
@@ -52,6 +44,11 @@ export const CONTROLLER_FLAGS: Record<string, ExtraFlag> = {
     default: 'portico-validating-webhook',
     help: 'the ValidatingWebhookConfiguration whose caBundle the controller keeps',
   },
+  'membership-secret': {
+    arg: '<name>',
+    default: DEFAULT_MEMBERSHIP_SECRET,
+    help: "the Secret with the speakers' heartbeat key; the leader creates it with a random key if it is missing",
+  },
   'webhook-ip-sans': {
     arg: '<ip,...>',
     default: '',
@@ -59,13 +56,12 @@ export const CONTROLLER_FLAGS: Record<string, ExtraFlag> = {
   },
 };
 
-const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
 interface ControllerSettings {
   namespace: string;
   loadBalancerClass: string;
   defaultClass: boolean;
   workers: number;
+  membershipSecret: string;
   webhook: {
     host: string;
     port: number;
@@ -82,22 +78,7 @@ export function controllerSettings(flags: ComponentFlags): ControllerSettings {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
     throw new CliError(`--workers must be a whole number from 1 to 256, not "${x.workers}"`, EXIT_CONFIG);
   }
-  const defaultClass = x['default-class'];
-  if (defaultClass !== 'true' && defaultClass !== 'false') {
-    throw new CliError(`--default-class must be true or false, not "${defaultClass}"`, EXIT_CONFIG);
-  }
-  const cls = x['load-balancer-class'] ?? DEFAULT_LOAD_BALANCER_CLASS;
-  if (
-    !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(
-      cls,
-    )
-  ) {
-    throw new CliError(
-      `--load-balancer-class "${cls}" is not a valid class name (e.g. portico.dev/lb)`,
-      EXIT_CONFIG,
-    );
-  }
-  const fromFile = existsSync(SA_NAMESPACE_FILE) ? readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() : undefined;
+  const classes = classPolicy(x);
   const ipSans = (x['webhook-ip-sans'] ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -115,10 +96,10 @@ export function controllerSettings(flags: ComponentFlags): ControllerSettings {
     );
   }
   return {
-    namespace: x.namespace || process.env.POD_NAMESPACE || fromFile || 'portico-system',
-    loadBalancerClass: cls,
-    defaultClass: defaultClass === 'true',
+    namespace: installNamespace(x.namespace),
+    ...classes,
     workers,
+    membershipSecret: x['membership-secret'] || DEFAULT_MEMBERSHIP_SECRET,
     webhook: {
       ...bind,
       service: x['webhook-service'] ?? 'portico-webhook',
@@ -194,7 +175,9 @@ export async function runController(flags: ComponentFlags, client: KubeClient): 
       registry,
       onStartedLeading: (term) => {
         webhook?.certs.setWriter(true);
-        work = controller.lead(AbortSignal.any([term, shutdown.signal]), () => elector.isLeader());
+        const signal = AbortSignal.any([term, shutdown.signal]);
+        void keepMembershipSecret(client, settings, logger, signal);
+        work = controller.lead(signal, () => elector.isLeader());
       },
       onStoppedLeading: () => {
         webhook?.certs.setWriter(false);
@@ -208,6 +191,7 @@ export async function runController(flags: ComponentFlags, client: KubeClient): 
     await elector.run();
   } else {
     webhook?.certs.setWriter(true);
+    void keepMembershipSecret(client, settings, logger, shutdown.signal);
     work = controller.lead(shutdown.signal, () => true);
   }
   await work;
@@ -220,6 +204,27 @@ export async function runController(flags: ComponentFlags, client: KubeClient): 
     return 1;
   }
   return 0;
+}
+
+/** The speakers wait for their membership Secret: the leader creates it, retrying until it exists. */
+async function keepMembershipSecret(
+  client: KubeClient,
+  settings: ControllerSettings,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const secret = `${settings.namespace}/${settings.membershipSecret}`;
+  while (!signal.aborted) {
+    try {
+      if (await ensureMembershipSecret(client, settings.namespace, settings.membershipSecret)) {
+        logger.info({ secret }, "created the speakers' membership Secret");
+      }
+      return;
+    } catch (err) {
+      logger.warn({ secret, err: oneLine(err) }, "cannot create the speakers' membership Secret; retrying");
+      await realClock.sleep(5000, signal);
+    }
+  }
 }
 
 /**

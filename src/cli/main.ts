@@ -9,6 +9,7 @@ import {
 import { CliError, connect } from './connect.js';
 import { CONTROLLER_FLAGS, runController } from './controller-command.js';
 import { labCommand } from './lab.js';
+import { runSpeaker, SPEAKER_FLAGS } from './speaker-command.js';
 import { VERSION, versionCommand } from './version.js';
 
 const USAGE = `portico ${VERSION}: bare-metal LoadBalancer and ingress for Kubernetes
@@ -18,7 +19,7 @@ Usage: portico <command> [flags]
 Commands:
   controller   Assign external IPs from IPAddressPools to LoadBalancer Services and explain every
                pending one (Deployment, leader-elected)
-  speaker      Announce the assigned IPs from the nodes over L2 (ARP/NDP) or BGP (DaemonSet, host network)
+  speaker      Announce the assigned IPs from the nodes over L2: ARP/NDP (DaemonSet, host network)
   proxy        The bundled Ingress proxy: TLS/SNI, host/path routing, load balancing over EndpointSlices
   lab          Build a whole bare-metal cluster on this machine from network namespaces (up|down|status)
   version      Print the version
@@ -47,11 +48,12 @@ const COMPONENTS: Record<string, ComponentSpec> = {
     flags: CONTROLLER_FLAGS,
   },
   speaker: {
-    summary: 'Announces LoadBalancer IPs from this node over L2 (ARP/NDP) or BGP.',
-    notBuilt: 'L2 and BGP announcement are not built yet (issue 5)',
+    summary: 'Announces LoadBalancer IPs from this node over L2 (ARP/NDP).',
+    run: (flags, client) => runSpeaker(flags, client),
     metricsPort: 7473,
     leaderElect: false,
     leaseName: '',
+    flags: SPEAKER_FLAGS,
   },
   proxy: {
     summary: 'Serves networking.k8s.io/v1 Ingress traffic.',

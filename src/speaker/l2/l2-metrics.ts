@@ -45,6 +45,12 @@ export function l2Metrics(registry: Registry) {
       labelNames: ['protocol'] as const,
       registers,
     }),
+    members: new Gauge({
+      name: 'portico_speaker_members',
+      help: 'Speakers in the heartbeat membership as this node sees them, by state (this node included).',
+      labelNames: ['state'] as const,
+      registers,
+    }),
     failover: new Histogram({
       name: 'portico_speaker_l2_failover_seconds',
       help: 'From the moment the previous owner of an address was last heard to this node announcing it.',

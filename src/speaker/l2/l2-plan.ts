@@ -63,6 +63,8 @@ export interface L2Plan {
   held: readonly { ip: string; reason: string; holder: string }[];
   /** Per Service key, per address. */
   services: Map<string, ServiceL2State[]>;
+  /** Per placed address, the nodes that may announce it (live or not). */
+  eligible: Map<string, ReadonlySet<string>>;
 }
 
 const inRange = (ip: string, r: IPRange): boolean => {
@@ -158,5 +160,11 @@ export function planL2(input: L2PlanInput): L2Plan {
       : [...new Set(all.flatMap((x) => (x === 'all' ? [] : x)))].sort();
     answer.set(ip, { interfaces });
   }
-  return { answer, start: answers.start, stop: answers.stop, held: answers.held, services };
+  const eligible = new Map<string, ReadonlySet<string>>();
+  for (const e of ips) {
+    const before = eligible.get(e.ip);
+    const nodes = new Set(e.eligible);
+    eligible.set(e.ip, before ? new Set([...before].filter((n) => nodes.has(n))) : nodes);
+  }
+  return { answer, start: answers.start, stop: answers.stop, held: answers.held, services, eligible };
 }

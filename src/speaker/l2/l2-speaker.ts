@@ -12,6 +12,7 @@ import { parsePool } from '../../api/pool.js';
 import type { ClassPolicy } from '../../controller/service-request.js';
 import { serviceIntent } from '../../controller/service-request.js';
 import type { KubeClient } from '../../k8s/client.js';
+import type { EventRecorder } from '../../k8s/event-recorder.js';
 import { Informer } from '../../k8s/informer.js';
 import { Resources } from '../../k8s/resources.js';
 import type { EndpointSlice, KubeObject, Node, Service } from '../../k8s/types.js';
@@ -24,13 +25,14 @@ import { endpointNodes, nodeFacts } from '../eligibility.js';
 import { advanceHandover, beginHandover, claimedByLivePeers } from '../membership/handover.js';
 import { HeartbeatMembership } from '../membership/heartbeat-membership.js';
 import type { MembershipOptions } from '../membership/options.js';
-import type { MembershipView } from '../membership/types.js';
-import { classifyInterfaces, type InterfaceFacts } from './interface-scan.js';
+import type { MemberChange, MembershipView } from '../membership/types.js';
+import { classifyInterfaces, type InterfaceFacts, type UsableInterface } from './interface-scan.js';
 import { L2Announcer } from './l2-announcer.js';
 import type { L2Metrics } from './l2-metrics.js';
 import { type L2Plan, type PoolFacts, planL2, type ServiceFacts } from './l2-plan.js';
 import type { DesiredL2Status } from './l2-status-diff.js';
 import { L2StatusWriter } from './l2-status-writer.js';
+import { type Departure, failoverSeconds, takeoverCause } from './takeover-cause.js';
 
 export interface L2SpeakerOptions {
   client: KubeClient;
@@ -47,12 +49,20 @@ export interface L2SpeakerOptions {
   membership: {
     port: number;
     bindAddress: string;
-    secrets: string[];
+    secrets: (string | Uint8Array)[];
     options?: Partial<MembershipOptions>;
   };
   readInterfaces: () => Promise<InterfaceFacts[]>;
   interfaceScanMs?: number;
+  /** Events on Services when this node starts announcing them; without one, none are written. */
+  events?: EventRecorder;
+  /** The membership worker failed: the speaker can no longer tell who is alive. */
+  onFatal?: (err: Error) => void;
 }
+
+const STATUS_RETRY_MS = 2000;
+/** How long a departed member's addresses are remembered for the failover metric and Events. */
+const DEPARTURE_MEMORY_MS = 60_000;
 
 export class L2Speaker {
   private readonly services: Informer<Service>;
@@ -69,6 +79,12 @@ export class L2Speaker {
   private scanTimer: Timer | undefined;
   private statusWrite: Promise<void> = Promise.resolve();
   private stopped = false;
+  private synced = false;
+  /** Addresses answered by members that went down or left, with how they went. */
+  private readonly departures = new Map<string, Departure>();
+  /** Interfaces from the last scan (a change rewrites the ServiceL2Statuses). */
+  private usable: UsableInterface[] = [];
+  private statusRetry: Timer | undefined;
   lastPlan: L2Plan | undefined;
 
   constructor(private readonly o: L2SpeakerOptions) {
@@ -100,6 +116,7 @@ export class L2Speaker {
     const all = [this.services, this.slices, this.nodes, this.pools, this.ads];
     for (const i of all) i.start();
     await Promise.all(all.map((i) => i.waitForSync()));
+    this.synced = true;
     await this.scanInterfaces();
     this.heartbeat = new HeartbeatMembership({
       self: this.o.nodeName,
@@ -108,11 +125,11 @@ export class L2Speaker {
       options: this.o.membership.options ?? {},
       bindAddress: this.o.membership.bindAddress,
       port: this.o.membership.port,
-      onView: (view) => {
-        this.view = view;
-        this.schedule();
+      onView: (view, changes) => this.onView(view, changes),
+      onFatal: (err) => {
+        this.o.logger.error({ err: err.message }, 'membership failed');
+        this.o.onFatal?.(err);
       },
-      onFatal: (err) => this.o.logger.error({ err: err.message }, 'membership failed'),
     });
     await this.heartbeat.listening;
     this.schedule();
@@ -126,6 +143,7 @@ export class L2Speaker {
     if (this.stopped) return;
     this.stopped = true;
     this.scanTimer?.cancel();
+    this.statusRetry?.cancel();
     if (this.heartbeat && this.answering.size > 0) {
       this.heartbeat.leave();
       let handover = beginHandover(this.answering, this.o.clock.now());
@@ -154,6 +172,36 @@ export class L2Speaker {
     await this.statusWrite;
   }
 
+  /** Caches synced and the membership running: this node takes part in elections. */
+  ready(): boolean {
+    return this.synced && this.view !== undefined && !this.stopped;
+  }
+
+  private onView(view: MembershipView, changes: readonly MemberChange[]): void {
+    const now = this.o.clock.now();
+    for (const c of changes) {
+      if (c.kind !== 'state' || (c.to !== 'down' && c.to !== 'left')) continue;
+      // The change was made in the worker just now; its own timestamps give how long the member was silent.
+      const silentFor = c.cause === 'timeout' && c.lastHeardAt !== undefined ? c.at - c.lastHeardAt : 0;
+      const departure = { member: c.member, cause: c.cause, silentSince: now - silentFor };
+      const claims = this.view?.peers.find((p) => p.name === c.member)?.claims ?? [];
+      for (const ip of claims) this.departures.set(ip, departure);
+      this.o.logger.info(
+        { member: c.member, cause: c.cause, silentMs: Math.round(silentFor) },
+        'speaker left',
+      );
+    }
+    for (const [ip, d] of this.departures) {
+      if (now - d.silentSince > DEPARTURE_MEMORY_MS) this.departures.delete(ip);
+    }
+    this.view = view;
+    const counts = new Map<string, number>([[view.status, 1]]);
+    for (const p of view.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+    this.o.metrics.members.reset();
+    for (const [state, n] of counts) this.o.metrics.members.set({ state }, n);
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
@@ -167,6 +215,11 @@ export class L2Speaker {
     try {
       const scan = classifyInterfaces(await this.o.readInterfaces());
       this.announcer.setInterfaces(scan.usable);
+      const key = (list: UsableInterface[]) => list.map((u) => `${u.name}:${u.arp}:${u.ndp}`).join(',');
+      if (key(scan.usable) !== key(this.usable)) {
+        this.usable = scan.usable;
+        this.schedule();
+      }
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, 'interface scan failed');
     }
@@ -198,7 +251,15 @@ export class L2Speaker {
       answering: this.answering,
     });
     this.lastPlan = plan;
-    for (const ip of plan.start) this.o.logger.info({ address: ip }, 'announcing');
+    const now = this.o.clock.now();
+    for (const ip of plan.start) {
+      const seconds = failoverSeconds(this.departures.get(ip), now);
+      if (seconds !== undefined) this.o.metrics.failover.observe(seconds);
+      this.o.logger.info(
+        { address: ip, ...(seconds !== undefined && { failoverMs: Math.round(seconds * 1000) }) },
+        'announcing',
+      );
+    }
     for (const ip of plan.stop) this.o.logger.info({ address: ip }, 'stopped announcing');
     this.answering = new Set(plan.answer.keys());
     this.announcer.setOwned(plan.answer);
@@ -263,22 +324,71 @@ export class L2Speaker {
     return out;
   }
 
+  /** One Event when the Service's announcing node becomes this one, with why (MetalLB's reason, nodeAssigned). */
+  private announcedEvent(
+    plan: L2Plan,
+    services: readonly ServiceFacts[],
+    live: readonly string[],
+    d: DesiredL2Status & { previousNode?: string },
+  ): void {
+    const facts = services.find(
+      (s) => s.service.metadata.namespace === d.serviceNamespace && s.service.metadata.name === d.serviceName,
+    );
+    if (!facts || !this.o.events) return;
+    const addresses = (plan.services.get(facts.key) ?? []).flatMap((st) =>
+      st.announced && st.node === this.o.nodeName ? [st.address] : [],
+    );
+    const departure = addresses
+      .map((ip) => this.departures.get(ip))
+      .find((x) => x?.member === d.previousNode);
+    const cause = takeoverCause({
+      self: this.o.nodeName,
+      previous: d.previousNode,
+      live: new Set(live),
+      eligible: addresses[0] === undefined ? undefined : plan.eligible.get(addresses[0]),
+      departure,
+    });
+    const on = d.interfaces.length > 0 ? ` on ${d.interfaces.join(', ')}` : '';
+    this.o.events.event(
+      { apiVersion: 'v1', kind: 'Service', ...facts.service },
+      'Normal',
+      'nodeAssigned',
+      'Announce',
+      `announcing ${addresses.join(', ')} from node ${this.o.nodeName} over L2${on}: ${cause}`,
+    );
+  }
+
   /** Status writes run one at a time, each with the latest plan; a failure is retried by the next change. */
   private writeStatuses(plan: L2Plan, services: readonly ServiceFacts[], live: readonly string[]): void {
     const desired: DesiredL2Status[] = [];
     for (const s of services) {
       const states = plan.services.get(s.key) ?? [];
-      const mine = states.find((st) => st.announced && st.node === this.o.nodeName);
-      if (!mine?.announced) continue;
+      const mine = states.flatMap((st) => (st.announced && st.node === this.o.nodeName ? [st] : []));
+      if (mine.length === 0) continue;
+      // The interfaces it is announced on: the advertisements' list, or every usable one of its family.
+      const interfaces = new Set<string>();
+      for (const st of mine) {
+        const v6 = st.address.includes(':');
+        const usable = this.usable.filter((u) => (v6 ? u.ndp : u.arp)).map((u) => u.name);
+        for (const name of st.interfaces === 'all' ? usable : st.interfaces.filter((n) => usable.includes(n)))
+          interfaces.add(name);
+      }
       desired.push({
         serviceNamespace: s.service.metadata.namespace ?? '',
         serviceName: s.service.metadata.name ?? '',
         serviceUid: s.service.metadata.uid ?? '',
-        interfaces: mine.interfaces === 'all' ? [] : mine.interfaces,
+        interfaces: [...interfaces].sort(),
       });
     }
     this.statusWrite = this.statusWrite
-      .then(() => this.statuses.sync(desired, live))
-      .catch((err: Error) => this.o.logger.warn({ err: err.message }, 'could not write ServiceL2Status'));
+      .then(async () => {
+        const created = await this.statuses.sync(desired, live);
+        for (const d of created) this.announcedEvent(plan, services, live, d);
+      })
+      .catch((err: Error) => {
+        this.o.logger.warn({ err: err.message }, 'could not write ServiceL2Status; retrying');
+        this.statusRetry?.cancel();
+        this.statusRetry = this.o.clock.setTimer(STATUS_RETRY_MS, () => this.schedule());
+      });
   }
 }

@@ -86,4 +86,20 @@ describe('ServiceL2Status diff', () => {
       { apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'uid-web' },
     ]);
   });
+  it("names the node that announced a Service before, so the new announcer's Event can say why it moved", () => {
+    const changes = diffL2Statuses({
+      self: 'node-2',
+      live: ['node-2', 'node-3'],
+      desired: [desired('moved'), desired('fresh')],
+      existing: [existing('l2-m', 'moved', 'node-1')],
+    });
+    assert.deepEqual(
+      changes.create.map((d) => [d.serviceName, d.previousNode]),
+      [
+        ['moved', 'node-1'],
+        ['fresh', undefined],
+      ],
+    );
+    assert.deepEqual(names(changes.delete), ['l2-m'], 'node-1 is down and node-2 is the first live node');
+  });
 });

@@ -10,12 +10,13 @@ export interface DesiredL2Status {
   serviceNamespace: string;
   serviceName: string;
   serviceUid: string;
-  /** Empty: every interface. */
+  /** The interfaces it is announced on. */
   interfaces: string[];
 }
 
 export interface L2StatusChanges {
-  create: DesiredL2Status[];
+  /** With the node whose status the Service had before, if another node's is still there. */
+  create: (DesiredL2Status & { previousNode?: string })[];
   update: { existing: ServiceL2Status; interfaces: string[] }[];
   delete: ServiceL2Status[];
 }
@@ -34,6 +35,7 @@ export function diffL2Statuses(input: {
   const cleaner = [...live].sort()[0] === input.self;
   const changes: L2StatusChanges = { create: [], update: [], delete: [] };
   const seen = new Set<string>();
+  const others = new Map<string, string>();
   for (const obj of input.existing) {
     const labels = obj.metadata.labels ?? {};
     const node = labels[L2_STATUS_LABELS.node];
@@ -42,6 +44,7 @@ export function diffL2Statuses(input: {
       labels[L2_STATUS_LABELS.serviceName] ?? '',
     );
     if (node !== input.self) {
+      if (node !== undefined) others.set(key, node);
       if (cleaner && node !== undefined && !live.has(node)) changes.delete.push(obj);
       continue;
     }
@@ -55,7 +58,11 @@ export function diffL2Statuses(input: {
     if (current.join(',') !== d.interfaces.join(','))
       changes.update.push({ existing: obj, interfaces: d.interfaces });
   }
-  for (const [key, d] of want) if (!seen.has(key)) changes.create.push(d);
+  for (const [key, d] of want) {
+    if (seen.has(key)) continue;
+    const previousNode = others.get(key);
+    changes.create.push(previousNode === undefined ? d : { ...d, previousNode });
+  }
   return changes;
 }
 

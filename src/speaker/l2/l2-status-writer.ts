@@ -7,7 +7,7 @@ import { type ServiceL2Status, ServiceL2StatusResource } from '../../api/l2-adve
 import type { KubeClient } from '../../k8s/client.js';
 import { isNotFound } from '../../k8s/errors.js';
 import type { Logger } from '../../util/logger.js';
-import { type DesiredL2Status, diffL2Statuses, newL2Status } from './l2-status-diff.js';
+import { type DesiredL2Status, diffL2Statuses, type L2StatusChanges, newL2Status } from './l2-status-diff.js';
 
 export class L2StatusWriter {
   constructor(
@@ -16,8 +16,14 @@ export class L2StatusWriter {
     private readonly logger: Logger,
   ) {}
 
-  /** One pass: lists the objects and creates, updates and deletes what differs. */
-  async sync(desired: readonly DesiredL2Status[], live: readonly string[]): Promise<void> {
+  /**
+   * One pass: lists the objects and creates, updates and deletes what differs. Returns the statuses
+   * created, each with the node that announced the Service before, if any.
+   */
+  async sync(
+    desired: readonly DesiredL2Status[],
+    live: readonly string[],
+  ): Promise<L2StatusChanges['create']> {
     const statuses = this.client.resource<ServiceL2Status>(ServiceL2StatusResource);
     const existing = (await statuses.list({})).items;
     const changes = diffL2Statuses({ self: this.self, live, desired, existing });
@@ -53,5 +59,6 @@ export class L2StatusWriter {
         if (!isNotFound(err)) throw err;
       }
     }
+    return changes.create;
   }
 }

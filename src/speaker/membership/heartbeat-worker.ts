@@ -17,7 +17,7 @@ import type { MemberChange, MembershipView, Peer } from './types.js';
 export interface HeartbeatWorkerData {
   self: string;
   incarnation: number;
-  secrets: string[];
+  secrets: (string | Uint8Array)[];
   options: Partial<MembershipOptions>;
   /** Where to listen: an address of this node, or '::' for all. */
   bindAddress: string;

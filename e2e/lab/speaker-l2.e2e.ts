@@ -1,0 +1,446 @@
+/**
+ * The L2 speaker in the lab, as a cluster admin meets it: `portico lab up --mld-snooping` installs
+ * manifests/ (the speaker DaemonSet among them) and examples/ (an L2Advertisement among them). Real
+ * ARP and NDP go through the lab switch, which floods no unregistered multicast (MLD snooping), so a
+ * neighbour solicitation reaches a speaker only if it joined the solicited-node group. MetalLB's L2
+ * scenarios (reference §6.2 items 1–10, 18–22) are checked from the switch-attached lan-client and the
+ * client behind the router.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { k8sBinaries } from '../cluster/binaries.js';
+import { waitFor } from '../support/wait.js';
+import { Capture } from './capture.js';
+import { exec, ipJson } from './exec.js';
+import { killProcess } from './faults.js';
+import { kubectlFor } from './kubectl.js';
+import { porticoWith, prepareLabSuite, repoRoot } from './lab-suite.js';
+import { planLab } from './plan.js';
+import { isLabTopologyNamespace, teardown } from './teardown.js';
+
+const stateDir = mkdtempSync(join(tmpdir(), 'portico-lab-speaker-'));
+const kubeconfig = join(stateDir, 'kubeconfig');
+const portico = porticoWith(stateDir);
+const plan = planLab({ mldSnooping: true });
+const EXAMPLES = 'portico-examples';
+const SYSTEM = 'portico-system';
+const LAN_CLIENT = plan.lanClient!.netns;
+let kubectlPath = '';
+const kubectl = kubectlFor(() => kubectlPath, kubeconfig);
+
+interface L2Status {
+  metadata: { name: string; namespace: string };
+  status?: { node?: string; serviceName?: string; interfaces?: { name: string }[] };
+}
+interface Svc {
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+
+const inNs = (netns: string, cmd: string, ...args: string[]) =>
+  exec('ip', ['netns', 'exec', netns, cmd, ...args], { timeoutMs: 20_000 });
+
+/** The node whose eth0 has this MAC. */
+const macs = new Map<string, string>();
+async function nodeMacs(): Promise<Map<string, string>> {
+  if (macs.size === 0) {
+    for (const n of plan.nodes) {
+      const [link] = await ipJson<{ address: string }[]>(n.netns, 'link', 'show', 'eth0');
+      macs.set(link!.address.toLowerCase(), n.name);
+    }
+  }
+  return macs;
+}
+
+/** `arping -c N` from the lan-client: the nodes that answered (by MAC), replies and extra replies. */
+async function arping(address: string, count = 3) {
+  const r = await inNs(
+    LAN_CLIENT,
+    'arping',
+    '-c',
+    String(count),
+    '-w',
+    String(count + 1),
+    '-I',
+    'eth0',
+    address,
+  );
+  const byMac = await nodeMacs();
+  const from = [...r.stdout.matchAll(/bytes from ([0-9a-f:]{17}) \(/g)].map((m) => byMac.get(m[1]!) ?? m[1]!);
+  const summary = /(\d+) packets received.*\((\d+) extra\)/.exec(r.stdout);
+  return { from, received: Number(summary?.[1] ?? 0), extra: Number(summary?.[2] ?? 0), out: r.stdout };
+}
+
+/** `ndisc6 -m` from the lan-client: every node that answered one solicitation. */
+async function ndisc(address: string) {
+  const r = await inNs(LAN_CLIENT, 'ndisc6', '-m', '-r', '1', '-w', '1000', address, 'eth0');
+  const byMac = await nodeMacs();
+  return [...r.stdout.matchAll(/Target link-layer address: ([0-9A-F:]{17})/g)].map(
+    (m) => byMac.get(m[1]!.toLowerCase()) ?? m[1]!,
+  );
+}
+
+/** The echo server's answer over HTTP (which pod, on which node). */
+async function echo(netns: string, address: string, port = 80) {
+  const host = address.includes(':') ? `[${address}]` : address;
+  const r = await inNs(netns, 'curl', '-s', '-g', '-m', '3', `http://${host}:${port}/`);
+  if (r.code !== 0) throw new Error(`curl ${host}:${port} from ${netns}: exit ${r.code}`);
+  return JSON.parse(r.stdout) as { service: string; node: string; pod: string };
+}
+
+const statuses = (namespace: string, service: string) =>
+  kubectl
+    .json<{ items: L2Status[] }>('get', 'servicel2statuses', '-n', namespace)
+    .items.filter((s) => s.status?.serviceName === service);
+
+function addressOf(namespace: string, service: string, family: 4 | 6 = 4): string | undefined {
+  const svc = kubectl.json<Svc>('get', 'svc', '-n', namespace, service);
+  return (svc.status?.loadBalancer?.ingress ?? [])
+    .map((i) => i.ip ?? '')
+    .find((ip) => ip !== '' && ip.includes(':') === (family === 6));
+}
+
+/** Waits until exactly one node answers ARP for the address and returns it. */
+async function ownerOf(address: string, not?: string, timeoutMs = 15_000): Promise<string> {
+  return await waitFor(
+    `one node${not ? ` other than ${not}` : ''} to answer ARP for ${address}`,
+    async (seen) => {
+      const a = await arping(address, 1);
+      seen(a);
+      const node = a.from[0];
+      return a.received === 1 && a.extra === 0 && node !== not ? node : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+}
+
+/** The ServiceL2Status of a Service once it names `node` (and only it). */
+async function statusOn(namespace: string, service: string, node: string) {
+  return await waitFor(`the ServiceL2Status of ${service} to name ${node}`, (seen) => {
+    const list = statuses(namespace, service);
+    seen(list.map((s) => s.status));
+    return list.length === 1 && list[0]!.status?.node === node ? list[0]! : undefined;
+  });
+}
+
+function speakerPid(node: string): number {
+  const r = spawnSync('pgrep', ['-f', 'bin/portico.js speaker'], { encoding: 'utf8' });
+  const ns = plan.nodes.find((n) => n.name === node)!.netns;
+  for (const pid of r.stdout.split('\n').filter(Boolean).map(Number)) {
+    const id = spawnSync('ip', ['netns', 'identify', String(pid)], { encoding: 'utf8' }).stdout.trim();
+    if (id === ns) return pid;
+  }
+  throw new Error(`no speaker process in ${ns}`);
+}
+
+async function metric(node: string, name: string): Promise<number> {
+  const n = plan.nodes.find((x) => x.name === node)!;
+  const res = await fetch(`http://${n.lan.v4}:7473/metrics`);
+  const text = await res.text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').at(-1));
+  }
+  return sum;
+}
+
+const apply = (yaml: string) => {
+  const r = kubectl.withInput(yaml, 'apply', '-f', '-');
+  assert.equal(r.code, 0, r.stderr);
+};
+
+describe('portico lab: the L2 speaker with real ARP and NDP through an MLD-snooping switch', () => {
+  before(async () => {
+    await prepareLabSuite();
+    kubectlPath = (await k8sBinaries(['kubectl'])).paths.kubectl;
+    const up = portico('lab', 'up', '--mld-snooping');
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /daemonset\.apps\/portico-speaker created/);
+    assert.match(up.stderr, /l2advertisement\.portico\.dev\/example-l2 created/);
+  });
+  after(async () => {
+    portico('lab', 'down');
+    await teardown({ matchNamespace: isLabTopologyNamespace });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('runs a Ready speaker on every node, under its own ServiceAccount', async () => {
+    await waitFor(
+      'three Ready speaker pods',
+      (seen) => {
+        const pods = kubectl.json<{
+          items: {
+            spec: { nodeName?: string; serviceAccountName?: string };
+            status?: { conditions?: { type: string; status: string }[] };
+          }[];
+        }>('get', 'pods', '-n', SYSTEM, '-l', 'app.kubernetes.io/component=speaker').items;
+        seen(pods.map((p) => [p.spec.nodeName, p.status?.conditions]));
+        const ready = pods.filter((p) =>
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        return ready.length === 3 && ready.every((p) => p.spec.serviceAccountName === 'portico-speaker');
+      },
+      { timeoutMs: 60_000 },
+    );
+  });
+
+  it('answers ARP for an owned VIP from exactly one node, whose ServiceL2Status says so; an unassigned address gets no answer', async () => {
+    const vip = await waitFor('an address for the echo Service', () => addressOf(EXAMPLES, 'echo'));
+    const owner = await ownerOf(vip);
+    const status = await statusOn(EXAMPLES, 'echo', owner);
+    assert.deepEqual(status.status?.interfaces, [{ name: 'eth0' }]);
+    const a = await arping(vip, 5);
+    assert.equal(a.received, 5, a.out);
+    assert.equal(a.extra, 0, a.out);
+    assert.deepEqual(new Set(a.from), new Set([owner]));
+    const unassigned = await arping('203.0.113.98', 2);
+    assert.equal(unassigned.received, 0, unassigned.out);
+  });
+
+  it('serves the VIP over HTTP with externalTrafficPolicy Cluster, from the LAN and from behind the router', async () => {
+    const vip = addressOf(EXAMPLES, 'echo')!;
+    for (const netns of [LAN_CLIENT, plan.client.netns]) {
+      const answer = await waitFor(`echo at ${vip} from ${netns}`, () => echo(netns, vip));
+      assert.equal(answer.service, 'echo');
+    }
+  });
+
+  it('answers neighbour solicitations for an IPv6 VIP from one node through the snooping switch, and serves it', async () => {
+    const vip6 = await waitFor('an IPv6 address for echo-dual-stack', () =>
+      addressOf(EXAMPLES, 'echo-dual-stack', 6),
+    );
+    const answers = await waitFor(`one NDP answer for ${vip6}`, async (seen) => {
+      const a = await ndisc(vip6);
+      seen(a);
+      return a.length === 1 ? a : undefined;
+    });
+    const v6Status = statuses(EXAMPLES, 'echo-dual-stack').find((s) => s.status?.node === answers[0]);
+    assert.ok(v6Status, `a ServiceL2Status of echo-dual-stack names ${answers[0]}`);
+    const answer = await waitFor(`echo-dual-stack at [${vip6}]`, () => echo(plan.client.netns, vip6));
+    assert.equal(answer.service, 'echo-dual-stack');
+    assert.deepEqual(await ndisc('2001:db8:0:100::1fe'), [], 'an unassigned IPv6 address gets no answer');
+  });
+
+  it('announces Services that share an address from one node', async () => {
+    const web = statuses(EXAMPLES, 'shared-web');
+    const admin = statuses(EXAMPLES, 'shared-admin');
+    await waitFor(
+      'both sharers to have a ServiceL2Status',
+      () => statuses(EXAMPLES, 'shared-web').length === 1 && statuses(EXAMPLES, 'shared-admin').length === 1,
+    );
+    const owner = await ownerOf('203.0.113.50');
+    assert.equal(statuses(EXAMPLES, 'shared-web')[0]?.status?.node, owner, JSON.stringify(web));
+    assert.equal(statuses(EXAMPLES, 'shared-admin')[0]?.status?.node, owner, JSON.stringify(admin));
+  });
+
+  it("counts requests and replies in the owner's metrics", async () => {
+    const vip = addressOf(EXAMPLES, 'echo')!;
+    const owner = await ownerOf(vip);
+    const before = await metric(owner, 'portico_speaker_l2_replies_total');
+    await arping(vip, 3);
+    const after = await metric(owner, 'portico_speaker_l2_replies_total');
+    assert.ok(after >= before + 3, `replies ${before} → ${after}`);
+    assert.ok((await metric(owner, 'portico_speaker_l2_owned_addresses')) >= 1);
+    assert.equal(await metric(owner, 'portico_speaker_members'), 3);
+  });
+
+  it('moves the VIP when its node gets NetworkUnavailable, and back when the condition clears', async () => {
+    const vip = addressOf(EXAMPLES, 'echo')!;
+    const owner = await ownerOf(vip);
+    const setCondition = (status: 'True' | 'False') => {
+      const r = kubectl(
+        'patch',
+        'node',
+        owner,
+        '--subresource=status',
+        '--type=strategic',
+        '-p',
+        JSON.stringify({
+          status: {
+            conditions: [
+              { type: 'NetworkUnavailable', status, reason: 'PorticoTest', message: 'set by the L2 suite' },
+            ],
+          },
+        }),
+      );
+      assert.equal(r.code, 0, r.stderr);
+    };
+    setCondition('True');
+    const other = await ownerOf(vip, owner);
+    await statusOn(EXAMPLES, 'echo', other);
+    assert.equal((await echo(LAN_CLIENT, vip)).service, 'echo');
+    setCondition('False');
+    assert.equal(await ownerOf(vip, other), owner, 'revertive: the address returns to its preferred node');
+    await statusOn(EXAMPLES, 'echo', owner);
+  });
+
+  it('moves the VIP off a node labelled exclude-from-external-load-balancers, and back when the label goes', async () => {
+    const vip = addressOf(EXAMPLES, 'echo')!;
+    const owner = await ownerOf(vip);
+    const label = 'node.kubernetes.io/exclude-from-external-load-balancers';
+    assert.equal(kubectl('label', 'node', owner, `${label}=true`).code, 0);
+    const other = await ownerOf(vip, owner);
+    await statusOn(EXAMPLES, 'echo', other);
+    assert.equal(kubectl('label', 'node', owner, `${label}-`).code, 0);
+    assert.equal(await ownerOf(vip, other), owner);
+  });
+
+  it('announces a CIDR pool only from the nodes an L2Advertisement selects, and a range pool from any', async () => {
+    apply(`apiVersion: portico.dev/v1alpha1
+kind: IPAddressPool
+metadata: { name: cidr-pool, namespace: ${SYSTEM}, labels: { l2: selected } }
+spec: { addresses: [203.0.113.112/28], autoAssign: false }
+---
+apiVersion: portico.dev/v1alpha1
+kind: L2Advertisement
+metadata: { name: node-3-only, namespace: ${SYSTEM} }
+spec:
+  ipAddressPoolSelectors: [{ matchLabels: { l2: selected } }]
+  nodeSelectors: [{ matchLabels: { kubernetes.io/hostname: node-3 } }]
+  interfaces: [eth0]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: from-cidr
+  namespace: ${EXAMPLES}
+  annotations: { portico.dev/address-pool: cidr-pool }
+spec:
+  type: LoadBalancer
+  selector: { app: echo }
+  ports: [{ name: http, port: 80, targetPort: http }]
+`);
+    const vip = await waitFor('an address for from-cidr', () => addressOf(EXAMPLES, 'from-cidr'));
+    assert.match(vip, /^203\.0\.113\.(11[2-9]|12[0-7])$/);
+    assert.equal(await ownerOf(vip), 'node-3');
+    const status = await statusOn(EXAMPLES, 'from-cidr', 'node-3');
+    assert.deepEqual(status.status?.interfaces, [{ name: 'eth0' }]);
+    assert.equal((await echo(LAN_CLIENT, vip)).service, 'echo');
+    // The example pool is a range (203.0.113.10-203.0.113.99): its echo Service was served above.
+  });
+
+  it('with externalTrafficPolicy Local, announces from a node with a ready endpoint, and every answer comes from a pod there', async () => {
+    apply(`apiVersion: apps/v1
+kind: Deployment
+metadata: { name: local-echo, namespace: ${EXAMPLES} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: local-echo } }
+  template:
+    metadata: { labels: { app: local-echo } }
+    spec:
+      nodeSelector: { kubernetes.io/hostname: node-2 }
+      containers:
+        - name: echo
+          image: portico-lab/echo
+          ports: [{ name: http, containerPort: 8080 }]
+          env:
+            - { name: SERVICE_NAME, value: local-echo }
+            - { name: NODE_NAME, valueFrom: { fieldRef: { fieldPath: spec.nodeName } } }
+            - { name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }
+          readinessProbe: { httpGet: { path: /healthz, port: http }, periodSeconds: 1 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: local-echo, namespace: ${EXAMPLES} }
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: { app: local-echo }
+  ports: [{ name: http, port: 80, targetPort: http }]
+`);
+    const vip = await waitFor('an address for local-echo', () => addressOf(EXAMPLES, 'local-echo'));
+    const owner = await waitFor(
+      'local-echo announced from node-2',
+      async () => ((await ownerOf(vip)) === 'node-2' ? 'node-2' : undefined),
+      { timeoutMs: 60_000 },
+    );
+    await statusOn(EXAMPLES, 'local-echo', owner);
+    for (let i = 0; i < 10; i++) {
+      const answer = await echo(plan.client.netns, vip);
+      assert.equal(answer.node, 'node-2');
+    }
+  });
+
+  it("when the owner's speaker is killed, another node answers within a second, and the Service says why", async () => {
+    const vip = addressOf(EXAMPLES, 'echo')!;
+    const owner = await ownerOf(vip);
+    const pid = speakerPid(owner);
+    const byMac = await nodeMacs();
+    const capture = await Capture.start(LAN_CLIENT, 'arp');
+    const killedAt = Date.now();
+    let other: string;
+    let tookMs: number;
+    try {
+      await killProcess(pid);
+      // The new owner's gratuitous ARP; the kubelet restarts the killed speaker soon after, so the
+      // address may be back on the old node by the time anyone asks.
+      other = await waitFor(
+        `a gratuitous ARP reply for ${vip} from a node other than ${owner}`,
+        (seen) => {
+          seen(capture.lines.slice(-5));
+          for (const line of capture.lines) {
+            const m = /Reply (\S+) is-at ([0-9a-f:]{17})/.exec(line);
+            const node = m && m[1] === vip ? byMac.get(m[2]!) : undefined;
+            if (node && node !== owner) return node;
+          }
+          return undefined;
+        },
+        { timeoutMs: 5_000, intervalMs: 10 },
+      );
+      tookMs = Date.now() - killedAt;
+    } finally {
+      await capture.stop();
+    }
+    assert.ok(tookMs < 1_000, `another node announced ${tookMs} ms after the kill`);
+    await waitFor('a nodeAssigned Event naming the dead speaker', (seen) => {
+      const events = kubectl
+        .json<{ items: { reason: string; note?: string }[] }>(
+          'get',
+          'events.v1.events.k8s.io',
+          '-n',
+          EXAMPLES,
+          '--field-selector',
+          'regarding.name=echo',
+        )
+        .items.filter((e) => e.reason === 'nodeAssigned');
+      seen(events.map((e) => e.note));
+      return events.some((e) =>
+        e.note?.includes(
+          `from node ${other} over L2 on eth0: took over from ${owner}, whose speaker stopped answering heartbeats`,
+        ),
+      );
+    });
+    // The kubelet restarts the speaker; revertive placement gives the address back.
+    assert.equal(await ownerOf(vip, other, 30_000), owner);
+    await statusOn(EXAMPLES, 'echo', owner);
+  });
+
+  it('a speaker without CAP_NET_RAW exits at once with one line saying so', () => {
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--inh-caps=-net_raw',
+        '--bounding-set=-net_raw',
+        process.execPath,
+        'bin/portico.js',
+        'speaker',
+        '--kubeconfig',
+        kubeconfig,
+        '--node-name',
+        'node-1',
+        '--metrics-bind-address',
+        ':0',
+      ],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      'portico speaker: CAP_NET_RAW is missing: L2 mode answers ARP and NDP through raw sockets (add NET_RAW to securityContext.capabilities.add, as manifests/speaker.yaml does)\n',
+    );
+  });
+});
