@@ -66,12 +66,14 @@ describe('the cluster half of the lab plan', () => {
       '192.0.2.254/32',
       '198.18.0.0/16',
       '198.19.0.0/16',
-      '198.51.100.0/24',
+      '198.51.100.0/25',
+      '198.51.100.128/25',
       '203.0.113.0/24',
       '2001:db8:0:1::/64',
       '2001:db8:0:10::/60',
       '2001:db8:0:20::/108',
       '2001:db8:0:2::/64',
+      '2001:db8:0:3::/64',
       '2001:db8:0:100::/64',
     ]);
     assert.equal(
@@ -88,7 +90,19 @@ describe('the cluster half of the lab plan', () => {
       labDestinations(plan).filter((d) => !inside(d)),
       [],
     );
-    assert.deepEqual(labDestinations(planLab({ ipv6: false, lanClient: false })).length, 8);
+    assert.deepEqual(labDestinations(planLab({ ipv6: false, lanClient: false })).length, 9);
+  });
+
+  it('leaves the second LAN to the safety net: the host is not on it, so nothing routes it over the host link', () => {
+    const plan = planLab({ nodes: 3 });
+    const second = [plan.secondLan.v4, plan.secondLan.v6!];
+    for (const dst of second) {
+      assert.ok(
+        safetyNetBatch(plan).includes(`route replace unreachable ${dst} metric 4294967295 proto 181`),
+      );
+    }
+    const hostLink = hostLinkBatch(plan);
+    assert.ok(!hostLink.some((l) => /198\.51\.100\.|2001:db8:0:3:/.test(l)), hostLink.join('\n'));
   });
 
   it('describes each node as its kubelet would: both InternalIPs, pod CIDRs, Ready', () => {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dualResponderMs, largestGap, neighborAnswers, pingReplyTimes } from './failover-trace.js';
+import {
+  dualResponderMs,
+  largestGap,
+  lostSince,
+  neighborAnswers,
+  pingReplies,
+  pingReplyTimes,
+} from './failover-trace.js';
 
 describe('failover trace', () => {
   it('reads reply times from ping -D and finds the largest gap', () => {
@@ -61,5 +68,21 @@ describe('failover trace', () => {
       dualResponderMs([a(0, 'A'), { at: 10, address: '203.0.113.11', mac: 'B' }], '203.0.113.10'),
       0,
     );
+  });
+  it('counts lost pings by missing sequence numbers, not by time', () => {
+    const out = [
+      '[1795664544.000000] 64 bytes from 203.0.113.10: icmp_seq=1 ttl=64 time=0.05 ms',
+      '[1795664544.013000] 64 bytes from 203.0.113.10: icmp_seq=2 ttl=64 time=0.05 ms',
+      '[1795664544.045000] 64 bytes from 203.0.113.10: icmp_seq=5 ttl=64 time=0.05 ms',
+      '[1795664544.058000] 64 bytes from 203.0.113.10: icmp_seq=6 ttl=64 time=0.05 ms',
+    ].join('\n');
+    const replies = pingReplies(out);
+    assert.deepEqual(
+      replies.map((r) => r.seq),
+      [1, 2, 5, 6],
+    );
+    assert.equal(lostSince(replies, 1795664544000), 2);
+    assert.equal(lostSince(replies, 1795664544040), 0);
+    assert.equal(lostSince([], 0), 0);
   });
 });

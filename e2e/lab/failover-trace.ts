@@ -4,14 +4,36 @@
  * processes that produce the text are started by the failover probe.
  */
 
-/** Reply times in milliseconds (epoch), from `ping -D -n` output lines. */
-export function pingReplyTimes(output: string): number[] {
-  const out: number[] = [];
+export interface PingReply {
+  /** Epoch milliseconds. */
+  at: number;
+  seq: number;
+}
+
+/** Replies with their sequence numbers, from `ping -D -n` output lines. */
+export function pingReplies(output: string): PingReply[] {
+  const out: PingReply[] = [];
   for (const line of output.split('\n')) {
-    const m = /^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=\d+/.exec(line);
-    if (m) out.push(Number(m[1]) * 1000);
+    const m = /^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/.exec(line);
+    if (m) out.push({ at: Number(m[1]) * 1000, seq: Number(m[2]) });
   }
   return out;
+}
+
+/** Reply times in milliseconds (epoch), from `ping -D -n` output lines. */
+export function pingReplyTimes(output: string): number[] {
+  return pingReplies(output).map((r) => r.at);
+}
+
+/**
+ * Echo requests that got no reply among those answered from `from` on: the sequence numbers missing
+ * between the first and the last reply at or after it. (ping's pace drifts from its interval, so
+ * counting by time would invent losses.)
+ */
+export function lostSince(replies: readonly PingReply[], from: number): number {
+  const seqs = replies.filter((r) => r.at >= from).map((r) => r.seq);
+  if (seqs.length === 0) return 0;
+  return Math.max(...seqs) - Math.min(...seqs) + 1 - new Set(seqs).size;
 }
 
 /**

@@ -47,8 +47,14 @@ const tag = `proto ${LAB_ROUTE_PROTOCOL}`;
 /**
  * Every lab destination the host could address: node and LAN-client addresses (the LAN prefix itself
  * is the host's real network here), the control plane's own address (local while the host link
- * exists; once it is gone, kube-apiserver's clients still dial it), pods, Services, the client link
- * and the LoadBalancer pools.
+ * exists; once it is gone, kube-apiserver's clients still dial it), pods, Services, the client link,
+ * the second LAN and the LoadBalancer pools.
+ *
+ * The second LAN (br1) is in the safety net only: the host is not on it and no host route leads
+ * there (hostLinkRoutes routes only the nodes' LAN addresses, their pod CIDRs and the Service range,
+ * and never reads this list), so from the host it is always "No route to host". It must be here all
+ * the same: the client link is only the lower half of 198.51.100.0/24, so without their own entries
+ * 198.51.100.128/25 and 2001:db8:0:3::/64 would take the host's default route out of the lab.
  */
 export function labDestinations(plan: LabPlan): string[] {
   const v4 = [
@@ -58,6 +64,7 @@ export function labDestinations(plan: LabPlan): string[] {
     plan.podSupernet.v4,
     plan.serviceCidr.v4,
     plan.client.link.v4,
+    plan.secondLan.v4,
     plan.loadBalancerPool.v4,
   ];
   const v6 = [
@@ -65,6 +72,7 @@ export function labDestinations(plan: LabPlan): string[] {
     plan.podSupernet.v6,
     plan.serviceCidr.v6,
     plan.client.link.v6,
+    plan.secondLan.v6,
     plan.loadBalancerPool.v6,
   ].filter((p): p is string => p !== undefined);
   return [...v4, ...v6];

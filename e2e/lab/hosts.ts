@@ -2,7 +2,15 @@
  * What configures each lab host, as pure data: the `ip -batch` lines of a node, the router and
  * an end host (client, lan-client, pod), and the sysctls of every namespace.
  */
-import { type Addresses, LAN_IF, type LabPlan, type NodePlan, POD_BRIDGE, ROUTER_CLIENT_IF } from './plan.js';
+import {
+  type Addresses,
+  LAN_IF,
+  type LabPlan,
+  type NodePlan,
+  POD_BRIDGE,
+  ROUTER_CLIENT_IF,
+  SECOND_LAN_IF,
+} from './plan.js';
 
 const prefixLength = (cidr: string) => cidr.split('/')[1] ?? '';
 
@@ -32,12 +40,18 @@ export function nodeBatch(plan: LabPlan, node: NodePlan): string[] {
     'link set lo up',
     ...addressLines(LAN_IF, node.lan, plan.lan),
     `link set ${LAN_IF} up`,
+    ...secondLanLines(plan, node.secondLan),
     `link add ${POD_BRIDGE} type bridge`,
     ...addressLines(POD_BRIDGE, node.podGateway, node.podCidr),
     `link set ${POD_BRIDGE} up`,
     ...defaultRoutes(plan.lan.gateway),
     ...routes,
   ];
+}
+
+/** The second NIC: addresses on the second LAN and nothing else (no gateway, so no default route). */
+export function secondLanLines(plan: LabPlan, address: Addresses): string[] {
+  return [...addressLines(SECOND_LAN_IF, address, plan.secondLan), `link set ${SECOND_LAN_IF} up`];
 }
 
 /** The L2-announced addresses are on-link on the LAN: reached by ARP/NDP, whichever node answers. */
@@ -68,6 +82,17 @@ export function endpointBatch(address: Addresses, lengths: Addresses, gateway: A
     ...addressLines(LAN_IF, address, lengths),
     `link set ${LAN_IF} up`,
     ...defaultRoutes(gateway),
+  ];
+}
+
+/** The client on the switch: an end host on the LAN that treats the L2 segment as on-link, and a second NIC. */
+export function lanClientBatch(plan: LabPlan): string[] {
+  const { lanClient } = plan;
+  if (!lanClient) return [];
+  return [
+    ...endpointBatch(lanClient.address, plan.lan, plan.lan.gateway),
+    ...l2SegmentRoutes(plan),
+    ...secondLanLines(plan, lanClient.secondLan),
   ];
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import ipaddr from 'ipaddr.js';
-import { LabSpecError, namespaceFor, planLab, planNamespaces } from './plan.js';
+import { LabSpecError, namespaceFor, planLab, planNamespaces, SECOND_LAN_IF } from './plan.js';
 
 const ALLOWED = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '198.18.0.0/15', '2001:db8::/32'].map(
   (c) => ipaddr.parseCIDR(c),
@@ -46,16 +46,62 @@ describe('lab plan', () => {
     assert.ok(!lan.includes(plan.router.lan.v4) && !lan.includes(plan.lanClient!.address.v4));
   });
 
+  it('puts every node and the lan-client on a second LAN that overlaps no other lab range', () => {
+    const plan = planLab({ nodes: 9 });
+    assert.equal(SECOND_LAN_IF, 'eth1');
+    assert.equal(plan.switch.secondBridge, 'br1');
+    assert.deepEqual(plan.secondLan, { v4: '198.51.100.128/25', v6: '2001:db8:0:3::/64' });
+    const [n1, n9] = [plan.nodes[0]!, plan.nodes[8]!];
+    assert.deepEqual(
+      [n1.secondSwitchPort, n1.secondLan],
+      ['s-node-1', { v4: '198.51.100.139', v6: '2001:db8:0:3::11' }],
+    );
+    assert.deepEqual(n9.secondLan, { v4: '198.51.100.147', v6: '2001:db8:0:3::19' });
+    assert.equal(plan.lanClient!.secondSwitchPort, 's-lan-client');
+    assert.deepEqual(plan.lanClient!.secondLan, { v4: '198.51.100.228', v6: '2001:db8:0:3::100' });
+    // The client link gave up its upper half; router .1 and client .10 stay where they were.
+    assert.equal(plan.client.link.v4, '198.51.100.0/25');
+    assert.deepEqual([plan.router.clientLink.v4, plan.client.address.v4], ['198.51.100.1', '198.51.100.10']);
+
+    const second = [...plan.nodes.map((n) => n.secondLan), plan.lanClient!.secondLan];
+    for (const family of ['v4', 'v6'] as const) {
+      const addrs = second.map((a) => a[family]!);
+      assert.equal(new Set(addrs).size, addrs.length, `distinct ${family} addresses`);
+      const segment = ipaddr.parseCIDR(plan.secondLan[family]!);
+      for (const a of addrs) assert.ok(ipaddr.parse(a).match(segment), `${a} in ${plan.secondLan[family]}`);
+      const others = [
+        plan.lan[family],
+        plan.client.link[family],
+        plan.podSupernet[family],
+        plan.serviceCidr[family],
+      ];
+      for (const other of others) {
+        const [net, bits] = ipaddr.parseCIDR(other!);
+        const [segNet, segBits] = segment;
+        const overlap = segNet.match(net, Math.min(bits, segBits));
+        assert.ok(!overlap, `${plan.secondLan[family]} overlaps ${other}`);
+      }
+    }
+    const v4only = planLab({ ipv6: false });
+    assert.equal(v4only.secondLan.v6, undefined);
+    assert.ok(v4only.nodes.every((n) => n.secondLan.v6 === undefined));
+    assert.equal(planLab({ lanClient: false }).lanClient, undefined);
+  });
+
   it('names every namespace with the portico- prefix and keeps link names within 15 characters', () => {
     const plan = planLab({ nodes: 9 });
     for (const ns of planNamespaces(plan)) assert.match(ns, /^portico-/);
-    for (const port of [
-      ...plan.nodes.map((n) => n.switchPort),
+    const ports = [
+      ...plan.nodes.flatMap((n) => [n.switchPort, n.secondSwitchPort]),
       plan.router.switchPort,
       plan.lanClient!.switchPort!,
-    ]) {
+      plan.lanClient!.secondSwitchPort,
+      plan.controlPlane.switchPort,
+    ];
+    for (const port of ports) {
       assert.ok(port.length <= 15, `${port} is too long for a Linux interface name`);
     }
+    assert.equal(new Set(ports).size, ports.length, 'switch ports share one namespace');
     assert.equal(new Set(planNamespaces(plan)).size, planNamespaces(plan).length);
   });
 

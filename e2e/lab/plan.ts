@@ -2,9 +2,11 @@
  * The lab's address and naming plan: a pure function from a small spec to every name, address
  * and route the topology builder creates. Only documentation and benchmarking ranges are used:
  *
- *   LAN (the switch)      192.0.2.0/24        2001:db8:0:1::/64     router .1, node-i .(10+i), lan-client .100,
+ *   LAN (switch br0)      192.0.2.0/24        2001:db8:0:1::/64     router .1, node-i .(10+i), lan-client .100,
  *                                                                   control plane (the host) .254 / ::fe
- *   client link           198.51.100.0/24     2001:db8:0:2::/64     router .1, client .10
+ *   client link           198.51.100.0/25     2001:db8:0:2::/64     router .1, client .10
+ *   second LAN (br1)      198.51.100.128/25   2001:db8:0:3::/64     node-i .(138+i) / ::(10+i), lan-client .228 / ::100,
+ *                                                                   on their second NIC (eth1); no router, no gateway
  *   pod CIDR of node-i    198.18.i.0/24       2001:db8:0:1i::/64    (inside 2001:db8:0:10::/60)
  *   Service cluster range 198.19.0.0/16       2001:db8:0:20::/108
  *   LoadBalancer pools    203.0.113.0/24      2001:db8:0:100::/64   (examples and tests)
@@ -39,6 +41,10 @@ export interface NodePlan {
   switchPort: string;
   /** Address on the LAN (InternalIP), without prefix length. */
   lan: Addresses;
+  /** The node's port on the second LAN's bridge (in the switch namespace); the node's end is SECOND_LAN_IF. */
+  secondSwitchPort: string;
+  /** Address on the second LAN (SECOND_LAN_IF), without prefix length. */
+  secondLan: Addresses;
   podCidr: Addresses;
   /** The node's own address in its pod CIDR (the pods' default gateway, on the cni0 bridge). */
   podGateway: Addresses;
@@ -55,8 +61,14 @@ export interface EndpointPlan {
 export interface LabPlan {
   spec: Required<LabSpec>;
   prefix: string;
-  switch: { netns: string; bridge: string };
+  /** bridge: the LAN; secondBridge: the second LAN, a plain bridge (never an MLD querier). */
+  switch: { netns: string; bridge: string; secondBridge: string };
   lan: Addresses & { gateway: Addresses };
+  /**
+   * The second L2 segment: a second NIC on every node and on the lan-client, for the L2 speaker's
+   * interface selection. No router and no gateway on it, and no default route through it.
+   */
+  secondLan: Addresses;
   nodes: NodePlan[];
   router: {
     kind: RouterKind;
@@ -69,7 +81,8 @@ export interface LabPlan {
   /** The speakers' AS number (what nodes use to peer with the router). */
   nodeAsn: number;
   client: EndpointPlan & { gateway: Addresses; link: Addresses };
-  lanClient: EndpointPlan | undefined;
+  /** On the LAN (eth0) and on the second LAN (SECOND_LAN_IF). */
+  lanClient: (EndpointPlan & { secondSwitchPort: string; secondLan: Addresses }) | undefined;
   /**
    * The control-plane node: the host itself, on the switch through a veth, so that nodes and pods
    * reach kube-apiserver as they would on a rack, and the host's kubectl reaches it too.
@@ -92,6 +105,8 @@ export const LAB_PREFIX = 'portico';
 /** Interface names inside the namespaces. */
 export const LAN_IF = 'eth0';
 export const ROUTER_CLIENT_IF = 'eth1';
+/** The second NIC of the nodes and the lan-client, on the second LAN. */
+export const SECOND_LAN_IF = 'eth1';
 export const POD_BRIDGE = 'cni0';
 
 export class LabSpecError extends Error {
@@ -123,6 +138,8 @@ export function planLab(spec: LabSpec = {}): LabPlan {
       netns: ns(name),
       switchPort: `p-${name}`,
       lan: { v4: `192.0.2.${10 + index}`, v6: v6(`2001:db8:0:1::${10 + index}`) },
+      secondSwitchPort: `s-${name}`,
+      secondLan: { v4: `198.51.100.${138 + index}`, v6: v6(`2001:db8:0:3::${10 + index}`) },
       podCidr: { v4: `198.18.${index}.0/24`, v6: v6(`2001:db8:0:1${index}::/64`) },
       podGateway: { v4: `198.18.${index}.1`, v6: v6(`2001:db8:0:1${index}::1`) },
     };
@@ -130,12 +147,13 @@ export function planLab(spec: LabSpec = {}): LabPlan {
   return {
     spec: full,
     prefix: LAB_PREFIX,
-    switch: { netns: ns('switch'), bridge: 'br0' },
+    switch: { netns: ns('switch'), bridge: 'br0', secondBridge: 'br1' },
     lan: {
       v4: '192.0.2.0/24',
       v6: v6('2001:db8:0:1::/64'),
       gateway: { v4: '192.0.2.1', v6: v6('2001:db8:0:1::1') },
     },
+    secondLan: { v4: '198.51.100.128/25', v6: v6('2001:db8:0:3::/64') },
     nodes,
     router: {
       kind: full.router,
@@ -151,7 +169,8 @@ export function planLab(spec: LabSpec = {}): LabPlan {
       netns: ns('client'),
       address: { v4: '198.51.100.10', v6: v6('2001:db8:0:2::10') },
       gateway: { v4: '198.51.100.1', v6: v6('2001:db8:0:2::1') },
-      link: { v4: '198.51.100.0/24', v6: v6('2001:db8:0:2::/64') },
+      // A /25: the upper half of 198.51.100.0/24 is the second LAN.
+      link: { v4: '198.51.100.0/25', v6: v6('2001:db8:0:2::/64') },
     },
     lanClient: full.lanClient
       ? {
@@ -159,6 +178,8 @@ export function planLab(spec: LabSpec = {}): LabPlan {
           netns: ns('lan-client'),
           switchPort: 'p-lan-client',
           address: { v4: '192.0.2.100', v6: v6('2001:db8:0:1::100') },
+          secondSwitchPort: 's-lan-client',
+          secondLan: { v4: '198.51.100.228', v6: v6('2001:db8:0:3::100') },
         }
       : undefined,
     controlPlane: {

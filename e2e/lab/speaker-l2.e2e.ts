@@ -15,9 +15,10 @@ import { after, before, describe, it } from 'node:test';
 import { k8sBinaries } from '../cluster/binaries.js';
 import { waitFor } from '../support/wait.js';
 import { Capture } from './capture.js';
-import { exec, ipJson } from './exec.js';
+import { exec } from './exec.js';
 import { killProcess } from './faults.js';
 import { kubectlFor } from './kubectl.js';
+import { L2Probe, speakerPid } from './l2-probe.js';
 import { porticoWith, prepareLabSuite, repoRoot } from './lab-suite.js';
 import { planLab } from './plan.js';
 import { isLabTopologyNamespace, teardown } from './teardown.js';
@@ -43,45 +44,12 @@ interface Svc {
 const inNs = (netns: string, cmd: string, ...args: string[]) =>
   exec('ip', ['netns', 'exec', netns, cmd, ...args], { timeoutMs: 20_000 });
 
-/** The node whose eth0 has this MAC. */
-const macs = new Map<string, string>();
-async function nodeMacs(): Promise<Map<string, string>> {
-  if (macs.size === 0) {
-    for (const n of plan.nodes) {
-      const [link] = await ipJson<{ address: string }[]>(n.netns, 'link', 'show', 'eth0');
-      macs.set(link!.address.toLowerCase(), n.name);
-    }
-  }
-  return macs;
-}
+const probe = new L2Probe(plan);
+const nodeMacs = () => probe.nodeMacs();
+const arping = (address: string, count = 3) => probe.ask(address, count);
 
-/** `arping -c N` from the lan-client: the nodes that answered (by MAC), replies and extra replies. */
-async function arping(address: string, count = 3) {
-  const r = await inNs(
-    LAN_CLIENT,
-    'arping',
-    '-c',
-    String(count),
-    '-w',
-    String(count + 1),
-    '-I',
-    'eth0',
-    address,
-  );
-  const byMac = await nodeMacs();
-  const from = [...r.stdout.matchAll(/bytes from ([0-9a-f:]{17}) \(/g)].map((m) => byMac.get(m[1]!) ?? m[1]!);
-  const summary = /(\d+) packets received.*\((\d+) extra\)/.exec(r.stdout);
-  return { from, received: Number(summary?.[1] ?? 0), extra: Number(summary?.[2] ?? 0), out: r.stdout };
-}
-
-/** `ndisc6 -m` from the lan-client: every node that answered one solicitation. */
-async function ndisc(address: string) {
-  const r = await inNs(LAN_CLIENT, 'ndisc6', '-m', '-r', '1', '-w', '1000', address, 'eth0');
-  const byMac = await nodeMacs();
-  return [...r.stdout.matchAll(/Target link-layer address: ([0-9A-F:]{17})/g)].map(
-    (m) => byMac.get(m[1]!.toLowerCase()) ?? m[1]!,
-  );
-}
+/** Every node that answered one neighbour solicitation. */
+const ndisc = async (address: string) => (await probe.ask(address, 1)).from;
 
 /** The echo server's answer over HTTP (which pod, on which node). */
 async function echo(netns: string, address: string, port = 80) {
@@ -124,16 +92,6 @@ async function statusOn(namespace: string, service: string, node: string) {
     seen(list.map((s) => s.status));
     return list.length === 1 && list[0]!.status?.node === node ? list[0]! : undefined;
   });
-}
-
-function speakerPid(node: string): number {
-  const r = spawnSync('pgrep', ['-f', 'bin/portico.js speaker'], { encoding: 'utf8' });
-  const ns = plan.nodes.find((n) => n.name === node)!.netns;
-  for (const pid of r.stdout.split('\n').filter(Boolean).map(Number)) {
-    const id = spawnSync('ip', ['netns', 'identify', String(pid)], { encoding: 'utf8' }).stdout.trim();
-    if (id === ns) return pid;
-  }
-  throw new Error(`no speaker process in ${ns}`);
 }
 
 async function metric(node: string, name: string): Promise<number> {
@@ -191,11 +149,14 @@ describe('portico lab: the L2 speaker with real ARP and NDP through an MLD-snoop
     const vip = await waitFor('an address for the echo Service', () => addressOf(EXAMPLES, 'echo'));
     const owner = await ownerOf(vip);
     const status = await statusOn(EXAMPLES, 'echo', owner);
-    assert.deepEqual(status.status?.interfaces, [{ name: 'eth0' }]);
-    const a = await arping(vip, 5);
-    assert.equal(a.received, 5, a.out);
-    assert.equal(a.extra, 0, a.out);
-    assert.deepEqual(new Set(a.from), new Set([owner]));
+    // The example advertisement names no interfaces: every usable one, the second NIC too.
+    assert.deepEqual(status.status?.interfaces, [{ name: 'eth0' }, { name: 'eth1' }]);
+    for (const iface of ['eth0', 'eth1']) {
+      const a = await probe.ask(vip, 5, iface);
+      assert.equal(a.received, 5, a.out);
+      assert.equal(a.extra, 0, a.out);
+      assert.deepEqual(new Set(a.from), new Set([owner]), iface);
+    }
     const unassigned = await arping('203.0.113.98', 2);
     assert.equal(unassigned.received, 0, unassigned.out);
   });
@@ -288,6 +249,40 @@ describe('portico lab: the L2 speaker with real ARP and NDP through an MLD-snoop
     assert.equal(await ownerOf(vip, other), owner);
   });
 
+  it("announces only on the L2Advertisement's interfaces: the second NIC and not the first", async () => {
+    apply(`apiVersion: portico.dev/v1alpha1
+kind: IPAddressPool
+metadata: { name: second-nic, namespace: ${SYSTEM}, labels: { nic: second } }
+spec: { addresses: [203.0.113.104/29], autoAssign: false }
+---
+apiVersion: portico.dev/v1alpha1
+kind: L2Advertisement
+metadata: { name: second-nic-only, namespace: ${SYSTEM} }
+spec:
+  ipAddressPoolSelectors: [{ matchLabels: { nic: second } }]
+  interfaces: [eth1]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: on-eth1
+  namespace: ${EXAMPLES}
+  annotations: { portico.dev/address-pool: second-nic }
+spec:
+  type: LoadBalancer
+  selector: { app: echo }
+  ports: [{ name: http, port: 80, targetPort: http }]
+`);
+    const vip = await waitFor('an address for on-eth1', () => addressOf(EXAMPLES, 'on-eth1'));
+    const owner = await waitFor(`one answer for ${vip} on the second segment`, () =>
+      probe.owner(vip, 'eth1'),
+    );
+    const status = await statusOn(EXAMPLES, 'on-eth1', owner);
+    assert.deepEqual(status.status?.interfaces, [{ name: 'eth1' }]);
+    const first = await probe.ask(vip, 2, 'eth0');
+    assert.equal(first.received, 0, `no node answers on the first segment: ${first.out}`);
+  });
+
   it('announces a CIDR pool only from the nodes an L2Advertisement selects, and a range pool from any', async () => {
     apply(`apiVersion: portico.dev/v1alpha1
 kind: IPAddressPool
@@ -368,7 +363,7 @@ spec:
   it("when the owner's speaker is killed, another node answers within a second, and the Service says why", async () => {
     const vip = addressOf(EXAMPLES, 'echo')!;
     const owner = await ownerOf(vip);
-    const pid = speakerPid(owner);
+    const pid = speakerPid(plan, owner);
     const byMac = await nodeMacs();
     const capture = await Capture.start(LAN_CLIENT, 'arp');
     const killedAt = Date.now();
@@ -410,7 +405,7 @@ spec:
       seen(events.map((e) => e.note));
       return events.some((e) =>
         e.note?.includes(
-          `from node ${other} over L2 on eth0: took over from ${owner}, whose speaker stopped answering heartbeats`,
+          `from node ${other} over L2 on eth0, eth1: took over from ${owner}, whose speaker stopped answering heartbeats`,
         ),
       );
     });

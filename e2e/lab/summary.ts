@@ -1,4 +1,4 @@
-import type { LabPlan } from './plan.js';
+import { type LabPlan, SECOND_LAN_IF } from './plan.js';
 import { birdSocket } from './router/runtime-paths.js';
 
 const both = (a: { v4: string; v6?: string }) => (a.v6 ? `${a.v4}, ${a.v6}` : a.v4);
@@ -9,6 +9,9 @@ export function labSummary(plan: LabPlan, cluster: { overview: string; kubeconfi
     (n) => `    ${n.name.padEnd(10)} ${both(n.lan).padEnd(36)} pods ${both(n.podCidr)}`,
   );
   const lan = plan.lanClient ? `    lan-client ${both(plan.lanClient.address)}` : undefined;
+  const secondLan = [...plan.nodes, ...(plan.lanClient ? [plan.lanClient] : [])].map(
+    (h) => `    ${h.name.padEnd(10)} ${both(h.secondLan)}`,
+  );
   const first = plan.nodes[0]!;
   const routerState =
     plan.router.kind === 'frr'
@@ -22,6 +25,8 @@ export function labSummary(plan: LabPlan, cluster: { overview: string; kubeconfi
     `    router     ${both(plan.router.lan).padEnd(36)} ${plan.router.kind}, AS ${plan.router.asn}, accepts BGP from AS ${plan.nodeAsn}`,
     ...nodes,
     ...(lan ? [lan] : []),
+    `a second LAN on the switch (${both(plan.secondLan)}), without a router, to ${SECOND_LAN_IF} of`,
+    ...secondLan,
     `and behind the router, on its own link, the client ${both(plan.client.address)}.`,
     `The control plane runs on the host at ${both(plan.controlPlane.address)} (kube-apiserver port ${plan.controlPlane.apiserverPort}),`,
     'and a real kube-proxy and a lab kubelet run on every node (Pods run as processes in their own namespaces;',

@@ -1,6 +1,8 @@
 /**
- * The lab's switch: a Linux bridge in its own namespace with one veth port per attached host,
- * optionally behaving as an MLD-snooping switch.
+ * The lab's switch: a Linux bridge (br0, the LAN) in its own namespace with one veth port per
+ * attached host, optionally behaving as an MLD-snooping switch; and a second bridge (br1, the second
+ * LAN) with a port for the second NIC of every node and of the lan-client. Only br0 ever gets a
+ * querier: br1 snoops like br0 but, knowing no querier, floods all multicast, as a plain switch does.
  *
  * MLD snooping, as measured on this kernel: the bridge snoops reports by default
  * (`mcast_snooping 1`), but forwards by its group table only while it knows a querier; without
@@ -15,7 +17,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import ipaddr from 'ipaddr.js';
 import { ipJson, run, tryInNetns } from './exec.js';
-import { LAN_IF, type LabPlan } from './plan.js';
+import { LAN_IF, type LabPlan, SECOND_LAN_IF } from './plan.js';
 
 /**
  * Centiseconds: how long hosts may delay their reports, and roughly how long the bridge keeps
@@ -28,10 +30,11 @@ const UNREGISTERED_GROUP = 'ff02::1:ff00:ffff';
 export interface SwitchPort {
   /** The port's name in the switch namespace. */
   port: string;
-  /** The namespace at the other end, where the peer is called eth0. */
+  /** The namespace at the other end, where the peer is called eth0 (on br1: SECOND_LAN_IF). */
   netns: string;
 }
 
+/** The LAN's ports (on br0). */
 export function switchPorts(plan: LabPlan): SwitchPort[] {
   return [
     { port: plan.router.switchPort, netns: plan.router.netns },
@@ -40,18 +43,37 @@ export function switchPorts(plan: LabPlan): SwitchPort[] {
   ];
 }
 
-/** `ip -n <switch> -batch` lines: the bridge, and each port created with its peer directly in the host's namespace. */
-export function switchBatch(plan: LabPlan): string[] {
-  const br = plan.switch.bridge;
+/** The second LAN's ports (on br1): the nodes' and the lan-client's second NICs. */
+export function secondSwitchPorts(plan: LabPlan): SwitchPort[] {
+  const { lanClient } = plan;
   return [
-    'link set lo up',
-    `link add ${br} type bridge stp_state 0 mcast_snooping 1 mcast_query_response_interval ${QUERY_RESPONSE_INTERVAL_CS}`,
-    `link set ${br} up`,
-    ...switchPorts(plan).flatMap(({ port, netns }) => [
-      `link add ${port} type veth peer name ${LAN_IF} netns ${netns}`,
-      `link set ${port} master ${br}`,
+    ...plan.nodes.map((n) => ({ port: n.secondSwitchPort, netns: n.netns })),
+    ...(lanClient ? [{ port: lanClient.secondSwitchPort, netns: lanClient.netns }] : []),
+  ];
+}
+
+function bridgeLines(bridge: string, ports: readonly SwitchPort[], peer: string): string[] {
+  return [
+    `link add ${bridge} type bridge stp_state 0 mcast_snooping 1 mcast_query_response_interval ${QUERY_RESPONSE_INTERVAL_CS}`,
+    `link set ${bridge} up`,
+    ...ports.flatMap(({ port, netns }) => [
+      `link add ${port} type veth peer name ${peer} netns ${netns}`,
+      `link set ${port} master ${bridge}`,
       `link set ${port} up`,
     ]),
+  ];
+}
+
+/**
+ * `ip -n <switch> -batch` lines: the two bridges, and each port created with its peer directly in
+ * the attached host's namespace. No port is ever in the machine's own namespace, so deleting the
+ * lab's namespaces removes every port of both bridges (teardown needs nothing more).
+ */
+export function switchBatch(plan: LabPlan): string[] {
+  return [
+    'link set lo up',
+    ...bridgeLines(plan.switch.bridge, switchPorts(plan), LAN_IF),
+    ...bridgeLines(plan.switch.secondBridge, secondSwitchPorts(plan), SECOND_LAN_IF),
   ];
 }
 
@@ -116,9 +138,12 @@ export interface MdbEntry {
   group: string;
 }
 
-/** The switch's multicast group table (`bridge mdb show`). */
+/**
+ * The LAN's multicast group table (`bridge mdb show dev br0`). Not br1's: it snoops too, and a node's
+ * second-LAN address (2001:db8:0:3::1i) has the same solicited-node group as its LAN address.
+ */
 export async function mdbEntries(plan: LabPlan): Promise<MdbEntry[]> {
-  const out = await run('bridge', ['-j', '-n', plan.switch.netns, 'mdb', 'show']);
+  const out = await run('bridge', ['-j', '-n', plan.switch.netns, 'mdb', 'show', 'dev', plan.switch.bridge]);
   const tables = JSON.parse(out.trim() || '[]') as { mdb?: { port: string; grp: string }[] }[];
   return tables.flatMap((t) => t.mdb ?? []).map((e) => ({ port: e.port, group: canonical(e.grp) }));
 }

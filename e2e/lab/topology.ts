@@ -1,14 +1,14 @@
 /**
- * Builds the lab's network from a plan: the switch, the nodes (with their pod bridges and host-gw
- * routes), the router, the client behind it and the client on the switch. Each namespace is
- * configured by one `ip -batch` and one `sysctl`, namespaces in parallel, so three nodes take a
- * fraction of a second. Every namespace is written to the state file before it is created.
+ * Builds the lab's network from a plan: the switch (the LAN and the second LAN), the nodes (with
+ * their pod bridges and host-gw routes), the router, the client behind it and the client on the
+ * switch. Each namespace is configured by one `ip -batch` and one `sysctl`, namespaces in parallel,
+ * so three nodes take a fraction of a second. Every namespace is written to the state file before it is created.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ipBatch, sysctls } from './exec.js';
-import { endpointBatch, l2SegmentRoutes, namespaceSysctls, nodeBatch, routerBatch } from './hosts.js';
+import { endpointBatch, lanClientBatch, namespaceSysctls, nodeBatch, routerBatch } from './hosts.js';
 import { type Ipv6Interfaces, waitForIpv6 } from './ipv6-ready.js';
-import { LAN_IF, type LabPlan, planNamespaces, ROUTER_CLIENT_IF } from './plan.js';
+import { LAN_IF, type LabPlan, planNamespaces, ROUTER_CLIENT_IF, SECOND_LAN_IF } from './plan.js';
 import type { LabState } from './state.js';
 import { mdbEntries, solicitedNodeGroup, startQuerier, switchBatch, waitForSnooping } from './switch.js';
 import { listNamespaces, type TeardownOptions, type TeardownReport, teardown } from './teardown.js';
@@ -28,14 +28,18 @@ export class LabExistsError extends Error {
   override readonly name = 'LabExistsError';
 }
 
-/** The interfaces whose IPv6 must work before the lab is handed over (br0: the MLD querier's source). */
-function ipv6Interfaces(plan: LabPlan): Ipv6Interfaces[] {
+/**
+ * The interfaces whose IPv6 must work before the lab is handed over (br0: the MLD querier's source;
+ * br1 has no querier, so its own link-local address does not matter).
+ */
+export function ipv6Interfaces(plan: LabPlan): Ipv6Interfaces[] {
   const hosts: Ipv6Interfaces[] = plan.spec.ipv6
     ? [
         { netns: plan.router.netns, ifnames: [LAN_IF, ROUTER_CLIENT_IF] },
         ...[...plan.nodes, plan.client, ...(plan.lanClient ? [plan.lanClient] : [])].map((h) => ({
           netns: h.netns,
-          ifnames: [LAN_IF],
+          // The client is on no switch; the nodes and the lan-client also have a second NIC.
+          ifnames: h === plan.client ? [LAN_IF] : [LAN_IF, SECOND_LAN_IF],
         })),
       ]
     : [];
@@ -85,20 +89,16 @@ export async function buildTopology(plan: LabPlan, opts: BuildOptions): Promise<
       ]),
     ]),
   );
-  log(`switch ${plan.switch.netns} up with ${plan.nodes.length} nodes, the router and the clients attached`);
+  log(
+    `switch ${plan.switch.netns} up with ${plan.nodes.length} nodes, the router and the clients attached, ` +
+      `and the second LAN (${plan.switch.secondBridge})`,
+  );
   await timed(phases, 'addresses', () =>
     Promise.all([
       ...plan.nodes.map((n) => ipBatch(n.netns, nodeBatch(plan, n))),
       ipBatch(plan.router.netns, routerBatch(plan)),
       ipBatch(plan.client.netns, endpointBatch(plan.client.address, plan.client.link, plan.client.gateway)),
-      ...(plan.lanClient
-        ? [
-            ipBatch(plan.lanClient.netns, [
-              ...endpointBatch(plan.lanClient.address, plan.lan, plan.lan.gateway),
-              ...l2SegmentRoutes(plan),
-            ]),
-          ]
-        : []),
+      ...(plan.lanClient ? [ipBatch(plan.lanClient.netns, lanClientBatch(plan))] : []),
     ]),
   );
   log('addresses and routes configured');
