@@ -12,11 +12,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { k8sBinaries } from '../cluster/binaries.js';
 import { waitFor } from '../support/wait.js';
 import { Capture } from './capture.js';
 import { exec } from './exec.js';
-import { killProcess } from './faults.js';
+import { killProcess, setLink } from './faults.js';
 import { kubectlFor } from './kubectl.js';
 import { L2Probe, speakerPid } from './l2-probe.js';
 import { porticoWith, prepareLabSuite, repoRoot } from './lab-suite.js';
@@ -149,6 +150,12 @@ describe('portico lab: the L2 speaker with real ARP and NDP through an MLD-snoop
     const vip = await waitFor('an address for the echo Service', () => addressOf(EXAMPLES, 'echo'));
     const owner = await ownerOf(vip);
     const status = await statusOn(EXAMPLES, 'echo', owner);
+    await sleep(3000);
+    assert.deepEqual(
+      statuses(EXAMPLES, 'echo').map((s) => [s.metadata.name, s.status?.node]),
+      [[status.metadata.name, owner]],
+      'the same ServiceL2Status, unchanged, 3 s later',
+    );
     // The example advertisement names no interfaces: every usable one, the second NIC too.
     assert.deepEqual(status.status?.interfaces, [{ name: 'eth0' }, { name: 'eth1' }]);
     for (const iface of ['eth0', 'eth1']) {
@@ -412,6 +419,26 @@ spec:
     // The kubelet restarts the speaker; revertive placement gives the address back.
     assert.equal(await ownerOf(vip, other, 30_000), owner);
     await statusOn(EXAMPLES, 'echo', owner);
+  });
+
+  it('after a partition (the owner cut off, announcing alone) heals, one node answers within a second', async () => {
+    const vip = addressOf(EXAMPLES, 'echo')!;
+    const owner = await ownerOf(vip);
+    await setLink(plan, owner, 'down');
+    const other = await ownerOf(vip, owner, 5_000);
+    await sleep(1000); // the cut-off owner has declared its peers dead and answers for everything
+    await setLink(plan, owner, 'up');
+    const healedAt = Date.now();
+    const late: string[] = [];
+    while (Date.now() - healedAt < 3000) {
+      const a = await arping(vip, 1);
+      const at = Date.now() - healedAt;
+      if (at > 1000 && (a.extra > 0 || a.received !== 1))
+        late.push(`${at} ms: ${a.from.join(', ') || 'none'}`);
+      await sleep(100);
+    }
+    assert.deepEqual(late, [], `more or fewer than one responder after the heal (was on ${other})`);
+    assert.equal(await ownerOf(vip), owner, 'revertive: back on its preferred node');
   });
 
   it('a speaker without CAP_NET_RAW exits at once with one line saying so', () => {

@@ -61,6 +61,8 @@ export interface L2SpeakerOptions {
 }
 
 const STATUS_RETRY_MS = 2000;
+/** Statuses are listed and compared again this often even when nothing changed (someone may have deleted one). */
+const STATUS_RESYNC_MS = 60_000;
 /** How long a departed member's addresses are remembered for the failover metric and Events. */
 const DEPARTURE_MEMORY_MS = 60_000;
 
@@ -85,6 +87,9 @@ export class L2Speaker {
   /** Interfaces from the last scan (a change rewrites the ServiceL2Statuses). */
   private usable: UsableInterface[] = [];
   private statusRetry: Timer | undefined;
+  private resyncTimer: Timer | undefined;
+  /** What the last successful status pass wrote, and when: an identical pass is skipped until the resync. */
+  private statusWritten: { key: string; at: number } | undefined;
   lastPlan: L2Plan | undefined;
 
   constructor(private readonly o: L2SpeakerOptions) {
@@ -133,6 +138,13 @@ export class L2Speaker {
     });
     await this.heartbeat.listening;
     this.schedule();
+    const resync = () => {
+      this.resyncTimer = this.o.clock.setTimer(STATUS_RESYNC_MS, () => {
+        this.schedule();
+        if (!this.stopped) resync();
+      });
+    };
+    resync();
   }
 
   /**
@@ -144,6 +156,7 @@ export class L2Speaker {
     this.stopped = true;
     this.scanTimer?.cancel();
     this.statusRetry?.cancel();
+    this.resyncTimer?.cancel();
     if (this.heartbeat && this.answering.size > 0) {
       this.heartbeat.leave();
       let handover = beginHandover(this.answering, this.o.clock.now());
@@ -358,7 +371,11 @@ export class L2Speaker {
     );
   }
 
-  /** Status writes run one at a time, each with the latest plan; a failure is retried by the next change. */
+  /**
+   * Status writes run one at a time, each with the latest plan; a failure is retried after a pause.
+   * A pass lists every ServiceL2Status, so it runs only when what this node announces (or who is
+   * live) changed, or once a minute: not on every EndpointSlice change in the cluster.
+   */
   private writeStatuses(plan: L2Plan, services: readonly ServiceFacts[], live: readonly string[]): void {
     const desired: DesiredL2Status[] = [];
     for (const s of services) {
@@ -380,12 +397,18 @@ export class L2Speaker {
         interfaces: [...interfaces].sort(),
       });
     }
+    const key = JSON.stringify([desired, live]);
+    const now = this.o.clock.now();
+    const last = this.statusWritten;
+    if (last && last.key === key && now - last.at < STATUS_RESYNC_MS) return;
+    this.statusWritten = { key, at: now };
     this.statusWrite = this.statusWrite
       .then(async () => {
         const created = await this.statuses.sync(desired, live);
         for (const d of created) this.announcedEvent(plan, services, live, d);
       })
       .catch((err: Error) => {
+        this.statusWritten = undefined;
         this.o.logger.warn({ err: err.message }, 'could not write ServiceL2Status; retrying');
         this.statusRetry?.cancel();
         this.statusRetry = this.o.clock.setTimer(STATUS_RETRY_MS, () => this.schedule());
