@@ -213,6 +213,15 @@ describe('portico lab: the L2 speaker with real ARP and NDP through an MLD-snoop
     assert.ok(after >= before + 3, `replies ${before} → ${after}`);
     assert.ok((await metric(owner, 'portico_speaker_l2_owned_addresses')) >= 1);
     assert.equal(await metric(owner, 'portico_speaker_members'), 3);
+    const vip6 = addressOf(EXAMPLES, 'echo-dual-stack', 6)!;
+    const owner6 = (await probe.ask(vip6, 1)).from[0]!;
+    const before6 = await metric(owner6, 'portico_speaker_l2_replies_total');
+    await probe.ask(vip6, 2);
+    assert.ok(
+      (await metric(owner6, 'portico_speaker_l2_replies_total')) >= before6 + 2,
+      'NDP replies counted',
+    );
+    assert.ok((await metric(owner6, 'portico_speaker_l2_gratuitous_total')) >= 1, 'unsolicited NAs counted');
   });
 
   it('moves the VIP when its node gets NetworkUnavailable, and back when the condition clears', async () => {
@@ -290,6 +299,74 @@ spec:
     assert.equal(first.received, 0, `no node answers on the first segment: ${first.out}`);
   });
 
+  it('follows a change of the interfaces, warns when none exists on the node, and takes the union of two advertisements', async () => {
+    const vip = addressOf(EXAMPLES, 'on-eth1')!;
+    const setInterfaces = (interfaces: string[]) => {
+      const r = kubectl(
+        'patch',
+        'l2advertisement',
+        '-n',
+        SYSTEM,
+        'second-nic-only',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { interfaces } }),
+      );
+      assert.equal(r.code, 0, r.stderr);
+    };
+    setInterfaces(['eth0']);
+    const owner = await waitFor(`${vip} answered on eth0`, () => probe.owner(vip, 'eth0'));
+    await waitFor(
+      'ServiceL2Status interfaces [eth0]',
+      () =>
+        statuses(EXAMPLES, 'on-eth1')[0]
+          ?.status?.interfaces?.map((i) => i.name)
+          .join() === 'eth0',
+    );
+    assert.equal((await probe.ask(vip, 2, 'eth1')).received, 0, 'no longer answered on eth1');
+
+    setInterfaces(['eth7']);
+    await waitFor(
+      `no answer for ${vip} on any segment`,
+      async () =>
+        (await probe.ask(vip, 1, 'eth0')).received === 0 && (await probe.ask(vip, 1, 'eth1')).received === 0,
+    );
+    await waitFor('an announceFailed Event naming eth7', (seen) => {
+      const events = kubectl
+        .json<{ items: { reason: string; type: string; note?: string }[] }>(
+          'get',
+          'events.v1.events.k8s.io',
+          '-n',
+          EXAMPLES,
+          '--field-selector',
+          'regarding.name=on-eth1',
+        )
+        .items.filter((e) => e.reason === 'announceFailed');
+      seen(events.map((e) => e.note));
+      return events.some(
+        (e) =>
+          e.type === 'Warning' && e.note?.includes(`from node ${owner}: it has no usable interfaces eth7`),
+      );
+    });
+
+    setInterfaces(['eth0']);
+    apply(`apiVersion: portico.dev/v1alpha1
+kind: L2Advertisement
+metadata: { name: second-nic-too, namespace: ${SYSTEM} }
+spec:
+  ipAddressPools: [second-nic]
+  interfaces: [eth1]
+`);
+    await waitFor('ServiceL2Status interfaces [eth0, eth1]: the union', (seen) => {
+      const names = statuses(EXAMPLES, 'on-eth1')[0]
+        ?.status?.interfaces?.map((i) => i.name)
+        .join();
+      seen(names);
+      return names === 'eth0,eth1';
+    });
+    for (const iface of ['eth0', 'eth1']) assert.equal(await probe.owner(vip, iface), owner, iface);
+  });
+
   it('announces a CIDR pool only from the nodes an L2Advertisement selects, and a range pool from any', async () => {
     apply(`apiVersion: portico.dev/v1alpha1
 kind: IPAddressPool
@@ -322,6 +399,124 @@ spec:
     assert.deepEqual(status.status?.interfaces, [{ name: 'eth0' }]);
     assert.equal((await echo(LAN_CLIENT, vip)).service, 'echo');
     // The example pool is a range (203.0.113.10-203.0.113.99): its echo Service was served above.
+    assert.equal(kubectl('delete', 'svc', '-n', EXAMPLES, 'from-cidr').code, 0);
+    await waitFor(
+      'the ServiceL2Status to go with its Service',
+      () => statuses(EXAMPLES, 'from-cidr').length === 0,
+    );
+    await waitFor(
+      `no answer for ${vip} once its Service is gone`,
+      async () => (await arping(vip, 1)).received === 0,
+    );
+  });
+
+  it('serves a Service with a TCP and a UDP port on both', async () => {
+    apply(`apiVersion: v1
+kind: Service
+metadata: { name: mixed, namespace: ${EXAMPLES} }
+spec:
+  type: LoadBalancer
+  selector: { app: echo }
+  ports:
+    - { name: http, port: 80, targetPort: 8080, protocol: TCP }
+    - { name: udp, port: 80, targetPort: 8080, protocol: UDP }
+`);
+    const vip = await waitFor('an address for mixed', () => addressOf(EXAMPLES, 'mixed'));
+    await ownerOf(vip);
+    assert.equal((await echo(LAN_CLIENT, vip)).service, 'echo');
+    const udp = await waitFor(`a UDP answer from ${vip}:80`, async () => {
+      const r = await exec('ip', ['netns', 'exec', LAN_CLIENT, 'socat', '-T', '1', '-', `UDP:${vip}:80`], {
+        input: 'hello',
+        timeoutMs: 5_000,
+      });
+      return r.stdout.trim() ? (JSON.parse(r.stdout) as { proto: string; service: string }) : undefined;
+    });
+    assert.deepEqual([udp.proto, udp.service], ['udp', 'echo']);
+  });
+
+  it('announces only from nodes matching any of the nodeSelectors, and from a node once it is labelled', async () => {
+    apply(`apiVersion: portico.dev/v1alpha1
+kind: IPAddressPool
+metadata: { name: zoned, namespace: ${SYSTEM} }
+spec: { addresses: [203.0.113.100/30], autoAssign: false }
+---
+apiVersion: portico.dev/v1alpha1
+kind: L2Advertisement
+metadata: { name: zone-a, namespace: ${SYSTEM} }
+spec:
+  ipAddressPools: [zoned]
+  nodeSelectors: [{ matchLabels: { portico-test/zone: a } }]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: zoned
+  namespace: ${EXAMPLES}
+  annotations: { portico.dev/address-pool: zoned }
+spec:
+  type: LoadBalancer
+  selector: { app: echo }
+  ports: [{ name: http, port: 80, targetPort: http }]
+`);
+    const vip = await waitFor('an address for zoned', () => addressOf(EXAMPLES, 'zoned'));
+    await sleep(1500);
+    assert.equal((await arping(vip, 2)).received, 0, 'no node is in zone a yet');
+    assert.deepEqual(statuses(EXAMPLES, 'zoned'), []);
+    assert.equal(kubectl('label', 'node', 'node-2', 'portico-test/zone=a').code, 0);
+    assert.equal(await ownerOf(vip), 'node-2');
+    await statusOn(EXAMPLES, 'zoned', 'node-2');
+    const r = kubectl(
+      'patch',
+      'l2advertisement',
+      '-n',
+      SYSTEM,
+      'zone-a',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: {
+          nodeSelectors: [
+            { matchLabels: { 'portico-test/zone': 'a' } },
+            { matchLabels: { 'kubernetes.io/hostname': 'node-3' } },
+          ],
+        },
+      }),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(kubectl('label', 'node', 'node-2', 'portico-test/zone-').code, 0);
+    assert.equal(await ownerOf(vip, 'node-2'), 'node-3', 'the second selector still matches node-3');
+  });
+
+  it('announces a Service only when it matches an advertisement with serviceSelectors', async () => {
+    apply(`apiVersion: portico.dev/v1alpha1
+kind: IPAddressPool
+metadata: { name: selective, namespace: ${SYSTEM} }
+spec: { addresses: [203.0.113.2-203.0.113.7], autoAssign: false }
+---
+apiVersion: portico.dev/v1alpha1
+kind: L2Advertisement
+metadata: { name: labelled-services, namespace: ${SYSTEM} }
+spec:
+  ipAddressPools: [selective]
+  serviceSelectors: [{ matchLabels: { announce: "yes" } }]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: selective
+  namespace: ${EXAMPLES}
+  annotations: { portico.dev/address-pool: selective }
+spec:
+  type: LoadBalancer
+  selector: { app: echo }
+  ports: [{ name: http, port: 80, targetPort: http }]
+`);
+    const vip = await waitFor('an address for selective', () => addressOf(EXAMPLES, 'selective'));
+    await sleep(1500);
+    assert.equal((await arping(vip, 2)).received, 0, 'the Service does not match the serviceSelectors');
+    assert.equal(kubectl('label', 'svc', '-n', EXAMPLES, 'selective', 'announce=yes').code, 0);
+    const owner = await ownerOf(vip);
+    await statusOn(EXAMPLES, 'selective', owner);
   });
 
   it('with externalTrafficPolicy Local, announces from a node with a ready endpoint, and every answer comes from a pod there', async () => {
@@ -439,6 +634,25 @@ spec:
     }
     assert.deepEqual(late, [], `more or fewer than one responder after the heal (was on ${other})`);
     assert.equal(await ownerOf(vip), owner, 'revertive: back on its preferred node');
+  });
+
+  it('when the owner is tainted NoExecute, its evicted speaker hands over; without the taint the address returns', async () => {
+    const vip = addressOf(EXAMPLES, 'echo')!;
+    const owner = await ownerOf(vip);
+    const taint = 'portico-test/maintenance=true:NoExecute';
+    assert.equal(kubectl('taint', 'node', owner, taint).code, 0);
+    try {
+      const other = await ownerOf(vip, owner, 30_000);
+      await statusOn(EXAMPLES, 'echo', other);
+      assert.equal((await echo(LAN_CLIENT, vip)).service, 'echo');
+    } finally {
+      assert.equal(kubectl('taint', 'node', owner, `${taint}-`).code, 0);
+    }
+    // The DaemonSet puts a speaker back once the taint is gone, and revertive placement returns the address.
+    await waitFor(`${vip} back on ${owner}`, async () => (await probe.owner(vip)) === owner, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
   });
 
   it('a speaker without CAP_NET_RAW exits at once with one line saying so', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
@@ -21,6 +22,15 @@ describe('echo-main', () => {
     assert.equal(start.address, '::');
     const echo = (await (await fetch(`http://127.0.0.1:${start.port}/x`)).json()) as EchoResponse;
     assert.deepEqual([echo.pod, echo.node, echo.namespace, echo.service], ['p1', 'n1', 'ns1', '']);
+    const udp = createSocket('udp4');
+    udp.send('hello', start.port, '127.0.0.1');
+    const [datagram] = (await once(udp, 'message')) as [Buffer];
+    udp.close();
+    assert.deepEqual(
+      (({ proto, pod, node }) => [proto, pod, node])(JSON.parse(datagram.toString())),
+      ['udp', 'p1', 'n1'],
+      'the same port answers UDP with the identity',
+    );
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const stop = JSON.parse((await lines.next()).value as string);

@@ -3,7 +3,10 @@
  * namespace. Reads PORT (default 8080; 0 picks a free port), POD_NAME (default: the hostname), NODE_NAME,
  * POD_NAMESPACE or NAMESPACE, POD_IP and SERVICE_NAME; logs one JSON line when it listens and one
  * when it stops. Exits 0 after SIGTERM/SIGINT (in-flight requests finished), 1 if it cannot listen.
+ * The same port answers UDP too: each datagram gets the pod's identity back as JSON, so a Service with
+ * TCP and UDP ports can be checked on both.
  */
+import { createSocket } from 'node:dgram';
 import { hostname } from 'node:os';
 import { createEchoServer, type EchoIdentity } from './echo-server.js';
 
@@ -37,6 +40,7 @@ let stopping = false;
 async function stop(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;
   stopping = true;
+  udp.close();
   await server.shutdown();
   log({ msg: 'echo server stopped', signal, served });
   process.exit(0);
@@ -44,8 +48,25 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
 process.on('SIGTERM', (s) => void stop(s));
 process.on('SIGINT', (s) => void stop(s));
 
+const udp = createSocket({ type: 'udp6', ipv6Only: false });
+udp.on('message', (_msg, from) => {
+  udp.send(
+    JSON.stringify({ proto: 'udp', remoteAddress: from.address, ...identity }),
+    from.port,
+    from.address,
+  );
+});
+udp.on('error', (err) => log({ msg: 'udp error', err: err.message }));
+
 try {
   const address = await server.start();
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(address.port, () => {
+      udp.off('error', reject);
+      resolve();
+    });
+  });
   log({ msg: 'echo server listening', address: address.address, port: address.port, ...identity });
 } catch (err) {
   const e = err as NodeJS.ErrnoException;

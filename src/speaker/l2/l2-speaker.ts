@@ -88,6 +88,8 @@ export class L2Speaker {
   private usable: UsableInterface[] = [];
   private statusRetry: Timer | undefined;
   private resyncTimer: Timer | undefined;
+  /** Services this node owns but cannot announce (no usable interface), with the Event's message. */
+  private readonly unannounceable = new Map<string, string>();
   /** What the last successful status pass wrote, and when: an identical pass is skipped until the resync. */
   private statusWritten: { key: string; at: number } | undefined;
   lastPlan: L2Plan | undefined;
@@ -371,6 +373,20 @@ export class L2Speaker {
     );
   }
 
+  /** A Warning Event (MetalLB's reason, announceFailed) once per change when an owned address has nowhere to go. */
+  private reportUnannounceable(s: ServiceFacts, message: string): void {
+    if (this.unannounceable.get(s.key) === message) return;
+    this.unannounceable.set(s.key, message);
+    this.o.logger.warn({ service: s.key }, message);
+    this.o.events?.event(
+      { apiVersion: 'v1', kind: 'Service', ...s.service },
+      'Warning',
+      'announceFailed',
+      'Announce',
+      message,
+    );
+  }
+
   /**
    * Status writes run one at a time, each with the latest plan; a failure is retried after a pause.
    * A pass lists every ServiceL2Status, so it runs only when what this node announces (or who is
@@ -378,17 +394,29 @@ export class L2Speaker {
    */
   private writeStatuses(plan: L2Plan, services: readonly ServiceFacts[], live: readonly string[]): void {
     const desired: DesiredL2Status[] = [];
+    const failing = new Set<string>();
     for (const s of services) {
       const states = plan.services.get(s.key) ?? [];
       const mine = states.flatMap((st) => (st.announced && st.node === this.o.nodeName ? [st] : []));
       if (mine.length === 0) continue;
       // The interfaces it is announced on: the advertisements' list, or every usable one of its family.
       const interfaces = new Set<string>();
+      const failed: string[] = [];
       for (const st of mine) {
         const v6 = st.address.includes(':');
         const usable = this.usable.filter((u) => (v6 ? u.ndp : u.arp)).map((u) => u.name);
-        for (const name of st.interfaces === 'all' ? usable : st.interfaces.filter((n) => usable.includes(n)))
-          interfaces.add(name);
+        const on = st.interfaces === 'all' ? usable : st.interfaces.filter((n) => usable.includes(n));
+        for (const name of on) interfaces.add(name);
+        if (on.length === 0) {
+          const wanted = st.interfaces === 'all' ? 'any interface' : `interfaces ${st.interfaces.join(', ')}`;
+          failed.push(
+            `cannot announce ${st.address} from node ${this.o.nodeName}: it has no usable ${wanted} for ${v6 ? 'NDP' : 'ARP'} (missing, down, NOARP or excluded)`,
+          );
+        }
+      }
+      if (failed.length > 0) {
+        failing.add(s.key);
+        this.reportUnannounceable(s, failed.join('; '));
       }
       desired.push({
         serviceNamespace: s.service.metadata.namespace ?? '',
@@ -397,6 +425,7 @@ export class L2Speaker {
         interfaces: [...interfaces].sort(),
       });
     }
+    for (const key of this.unannounceable.keys()) if (!failing.has(key)) this.unannounceable.delete(key);
     const key = JSON.stringify([desired, live]);
     const now = this.o.clock.now();
     const last = this.statusWritten;
