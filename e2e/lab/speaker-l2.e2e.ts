@@ -487,6 +487,46 @@ spec:
     assert.equal(await ownerOf(vip, 'node-2'), 'node-3', 'the second selector still matches node-3');
   });
 
+  it('moves an address to the node preferredNodeSelectors weigh most, falls back while it is cut off, and returns', async () => {
+    apply(`apiVersion: portico.dev/v1alpha1
+kind: IPAddressPool
+metadata: { name: preferred, namespace: ${SYSTEM} }
+spec: { addresses: [203.0.113.8-203.0.113.9], autoAssign: false }
+---
+apiVersion: portico.dev/v1alpha1
+kind: L2Advertisement
+metadata: { name: preferred, namespace: ${SYSTEM} }
+spec:
+  ipAddressPools: [preferred]
+  preferredNodeSelectors: [{ weight: 50, preference: { matchLabels: { portico-test/preferred: "yes" } } }]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: preferred
+  namespace: ${EXAMPLES}
+  annotations: { portico.dev/address-pool: preferred }
+spec:
+  type: LoadBalancer
+  selector: { app: echo }
+  ports: [{ name: http, port: 80, targetPort: http }]
+`);
+    const vip = await waitFor('an address for preferred', () => addressOf(EXAMPLES, 'preferred'));
+    const baseline = await ownerOf(vip);
+    const favourite = plan.nodes.map((n) => n.name).find((n) => n !== baseline)!;
+    assert.equal(kubectl('label', 'node', favourite, 'portico-test/preferred=yes').code, 0);
+    assert.equal(await ownerOf(vip, baseline), favourite, 'the preferred node takes it');
+    await setLink(plan, favourite, 'down');
+    try {
+      assert.notEqual(await ownerOf(vip, favourite, 5_000), favourite);
+    } finally {
+      await setLink(plan, favourite, 'up');
+    }
+    await waitFor(`${vip} back on ${favourite}`, async () => (await probe.owner(vip)) === favourite);
+    assert.equal(kubectl('label', 'node', favourite, 'portico-test/preferred-').code, 0);
+    assert.equal(await ownerOf(vip, favourite), baseline, 'without the label, the usual placement');
+  });
+
   it('announces a Service only when it matches an advertisement with serviceSelectors', async () => {
     apply(`apiVersion: portico.dev/v1alpha1
 kind: IPAddressPool

@@ -10,6 +10,8 @@ export interface L2AdvertisementSpec {
   ipAddressPoolSelectors?: LabelSelector[];
   /** Nodes that may announce, any selector matching. Empty: every node. */
   nodeSelectors?: LabelSelector[];
+  /** Soft preferences among the nodes that may announce: weights of matching entries add up per node. */
+  preferredNodeSelectors?: { weight: number; preference: LabelSelector }[];
   /** Interfaces to announce from. Empty: every interface that can announce. */
   interfaces?: string[];
   /**

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatFieldError } from './field-errors.js';
 import type { L2AdvertisementSpec } from './l2-advertisement.js';
-import { interfacesFor, type L2Ad, l2Scope, nodeSelected, parseL2Advertisement } from './l2-policy.js';
+import {
+  interfacesFor,
+  type L2Ad,
+  l2Scope,
+  nodeSelected,
+  parseL2Advertisement,
+  preferenceWeight,
+} from './l2-policy.js';
 
 function ad(name: string, spec: L2AdvertisementSpec): L2Ad {
   const parsed = parseL2Advertisement({ metadata: { name }, spec });
@@ -42,6 +49,40 @@ describe('L2Advertisement validation', () => {
         `spec.interfaces[3]: "much-too-long-name0" is not a Linux interface name (1-15 characters, no '/', ':' or spaces)`,
       ],
     );
+  });
+
+  it('checks preferredNodeSelectors: weights 1 to 100, valid selectors, and adds matching weights per node', () => {
+    assert.deepEqual(
+      errorsOf({
+        preferredNodeSelectors: [
+          { weight: 0, preference: {} },
+          { weight: 101, preference: {} },
+          { weight: 5, preference: { matchExpressions: [{ key: 'k', operator: 'Bogus' }] } },
+        ],
+      }),
+      [
+        'spec.preferredNodeSelectors[0].weight: must be a whole number from 1 to 100',
+        'spec.preferredNodeSelectors[1].weight: must be a whole number from 1 to 100',
+        'spec.preferredNodeSelectors[2].preference: unknown operator "Bogus" for key "k"',
+      ],
+    );
+    const a = ad('a', {
+      nodeSelectors: [{ matchLabels: { lb: 'yes' } }],
+      preferredNodeSelectors: [
+        { weight: 30, preference: { matchLabels: { zone: 'a' } } },
+        { weight: 20, preference: { matchLabels: { ssd: 'yes' } } },
+      ],
+    });
+    const b = ad('b', {
+      preferredNodeSelectors: [{ weight: 5, preference: { matchLabels: { zone: 'a' } } }],
+    });
+    assert.equal(preferenceWeight([a, b], { lb: 'yes', zone: 'a', ssd: 'yes' }), 55);
+    assert.equal(
+      preferenceWeight([a, b], { zone: 'a', ssd: 'yes' }),
+      5,
+      "a's weights need a's nodeSelectors",
+    );
+    assert.equal(preferenceWeight([a, b], {}), 0);
   });
 });
 

@@ -1,4 +1,10 @@
-import type { Labels, Matcher } from '../k8s/label-selector.js';
+import {
+  compileLabelSelector,
+  type LabelSelector,
+  type Labels,
+  type Matcher,
+  SelectorError,
+} from '../k8s/label-selector.js';
 import { checkNameList, compileSelectors, type FieldError } from './field-errors.js';
 import type { L2Advertisement } from './l2-advertisement.js';
 
@@ -10,6 +16,8 @@ export interface L2Ad {
   nodeSelectors: Matcher[] | undefined;
   /** Undefined: every interface that can announce. */
   interfaces: readonly string[] | undefined;
+  /** Weighted soft preferences among the selected nodes. */
+  preferences: readonly { weight: number; matches: Matcher }[];
   serviceSelectors: Matcher[] | undefined;
 }
 
@@ -28,6 +36,7 @@ export function parseL2Advertisement(obj: L2Advertisement): L2AdParseResult {
   const nodeSelectors = compileSelectors(spec.nodeSelectors, 'spec.nodeSelectors', errors);
   const serviceSelectors = compileSelectors(spec.serviceSelectors, 'spec.serviceSelectors', errors);
   const interfaces = checkNameList(spec.interfaces, 'spec.interfaces', errors);
+  const preferences = parsePreferences(spec.preferredNodeSelectors, errors);
   for (const [i, ifname] of (interfaces ?? []).entries()) {
     if (!IFNAME.test(ifname) || ifname === '.' || ifname === '..') {
       errors.push({
@@ -46,8 +55,46 @@ export function parseL2Advertisement(obj: L2Advertisement): L2AdParseResult {
       nodeSelectors,
       interfaces: interfaces && interfaces.length > 0 ? interfaces : undefined,
       serviceSelectors,
+      preferences,
     },
   };
+}
+
+function parsePreferences(list: unknown, errors: FieldError[]): L2Ad['preferences'] {
+  const field = 'spec.preferredNodeSelectors';
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) {
+    errors.push({ field, message: 'must be a list of {weight, preference}' });
+    return [];
+  }
+  const out: { weight: number; matches: Matcher }[] = [];
+  for (const [i, entry] of list.entries()) {
+    const weight = (entry as { weight?: unknown } | null)?.weight;
+    if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1 || weight > 100) {
+      errors.push({ field: `${field}[${i}].weight`, message: 'must be a whole number from 1 to 100' });
+      continue;
+    }
+    try {
+      out.push({
+        weight,
+        matches: compileLabelSelector((entry as { preference?: LabelSelector }).preference ?? {}),
+      });
+    } catch (err) {
+      if (!(err instanceof SelectorError)) throw err;
+      errors.push({ field: `${field}[${i}].preference`, message: err.message });
+    }
+  }
+  return out;
+}
+
+/** A node's preference weight for an address: the weights of every matching entry of every advertisement. */
+export function preferenceWeight(ads: readonly L2Ad[], nodeLabels: Labels): number {
+  let total = 0;
+  for (const ad of ads) {
+    if (!anyMatch(ad.nodeSelectors, nodeLabels)) continue;
+    for (const p of ad.preferences) if (p.matches(nodeLabels)) total += p.weight;
+  }
+  return total;
 }
 
 const anyMatch = (matchers: Matcher[] | undefined, labels: Labels): boolean =>

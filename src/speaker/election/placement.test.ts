@@ -450,3 +450,84 @@ describe('placement: non-revertive', () => {
     assert.deepEqual(owners(same), owners(start));
   });
 });
+
+describe('placement: preferences (preferredNodeSelectors)', () => {
+  const nodes = nodesOf(3);
+  const withPreference = (ips: readonly string[], preference: Record<string, number>): IpEligibility[] =>
+    ips.map((ip) => ({ ip, eligible: nodes, preference: new Map(Object.entries(preference)) }));
+
+  it('puts an IP on its live eligible node of highest weight, even every IP on one node', () => {
+    const ips = ipsOf(12);
+    const p = place({
+      ips: withPreference(ips, { 'node-2': 50, 'node-1': 10 }),
+      live: nodes,
+      mode: 'revertive',
+    });
+    for (const a of p.assignments.values()) assert.deepEqual([a.owner, a.reason], ['node-2', 'weighted']);
+    assert.equal(p.load.get('node-2'), 12, 'above ceil(12/3)+1: the preference outranks the balance bound');
+  });
+
+  it('falls back to the next weight, then to the usual placement, as preferred nodes go down', () => {
+    const [ip] = ipsOf(1);
+    const input = withPreference([ip!], { 'node-2': 50, 'node-1': 10 });
+    assert.equal(
+      place({ ips: input, live: ['node-0', 'node-1'], mode: 'revertive' }).assignments.get(ip!)?.owner,
+      'node-1',
+    );
+    const usual = place({ ips: uniform([ip!], ['node-0']), live: ['node-0'], mode: 'revertive' });
+    const fallback = place({ ips: input, live: ['node-0'], mode: 'revertive' }).assignments.get(ip!);
+    assert.deepEqual([fallback?.owner, fallback?.reason], [usual.assignments.get(ip!)?.owner, 'preferred']);
+  });
+
+  it('adds up the weights of an IP listed twice (Services sharing it) and breaks ties by rank', () => {
+    const [ip] = ipsOf(1);
+    const p = place({
+      ips: [
+        { ip: ip!, eligible: nodes, preference: new Map([['node-0', 30]]) },
+        { ip: ip!, eligible: nodes, preference: new Map([['node-1', 20]]) },
+        { ip: ip!, eligible: nodes, preference: new Map([['node-1', 20]]) },
+      ],
+      live: nodes,
+      mode: 'revertive',
+    });
+    assert.equal(p.assignments.get(ip!)?.owner, 'node-1', '40 beats 30');
+    const tie = place({
+      ips: withPreference([ip!], { 'node-0': 5, 'node-1': 5 }),
+      live: nodes,
+      mode: 'revertive',
+    });
+    const byRank = place({
+      ips: uniform([ip!], ['node-0', 'node-1']),
+      live: ['node-0', 'node-1'],
+      mode: 'revertive',
+    });
+    assert.equal(tie.assignments.get(ip!)?.owner, byRank.assignments.get(ip!)?.owner);
+  });
+
+  it('never uses a weight for a node that is not eligible, and leaves unweighted IPs balanced around weighted ones', () => {
+    const [ip] = ipsOf(1);
+    const p = place({
+      ips: [{ ip: ip!, eligible: ['node-0', 'node-1'], preference: new Map([['node-2', 100]]) }],
+      live: nodes,
+      mode: 'revertive',
+    });
+    assert.notEqual(p.assignments.get(ip!)?.owner, 'node-2');
+    const many = place({
+      ips: [...withPreference(ipsOf(3), { 'node-0': 1 }), ...uniform(ipsOf(9, 100), nodes)],
+      live: nodes,
+      mode: 'revertive',
+    });
+    assert.ok((many.load.get('node-0') ?? 0) <= many.capacity, JSON.stringify([...many.load]));
+  });
+
+  it('lets non-revertive claims win over preferences', () => {
+    const [ip] = ipsOf(1);
+    const p = place({
+      ips: withPreference([ip!], { 'node-2': 100 }),
+      live: nodes,
+      mode: 'nonRevertive',
+      claims: new Map([['node-0', [ip!]]]),
+    });
+    assert.deepEqual([p.assignments.get(ip!)?.owner, p.assignments.get(ip!)?.reason], ['node-0', 'kept']);
+  });
+});

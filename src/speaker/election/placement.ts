@@ -23,6 +23,10 @@
  * or leaving the eligible set changes it, and moves somewhat more than its fair share
  * (measured in placement.test.ts). With uniform eligibility every IP fits: n × capacity ≥ m.
  *
+ * Preferences (L2Advertisement preferredNodeSelectors). An IP with weights goes to its live eligible
+ * node of highest weight (ties by rank) before the balanced pass, outside the bound: a user who
+ * prefers one node for every IP gets that. Non-revertive claims still come first.
+ *
  * Per-IP eligibility. Nodes prefer IPs with fewer eligible nodes, so an IP that only two nodes can
  * serve (externalTrafficPolicy Local) is not crowded out by IPs that could go anywhere. When the
  * eligible sets make the bound impossible (say, 10 IPs that only one node may answer), an IP rejected
@@ -58,6 +62,12 @@ export interface IpEligibility {
    * eligible for both.
    */
   readonly eligible: Iterable<string>;
+  /**
+   * Soft preferences (L2Advertisement preferredNodeSelectors): node → weight. The IP goes to the live
+   * eligible node with the highest weight (ties by rank), even above the balance bound; without a
+   * live eligible weighted node it is placed as usual. Weights of duplicate entries add up.
+   */
+  readonly preference?: ReadonlyMap<string, number>;
 }
 
 export interface PlacementInput {
@@ -74,8 +84,9 @@ export interface PlacementInput {
 /**
  * `preferred`: its best-ranked live eligible node. `balanced`: a lower-ranked node, the better ones
  * being full. `kept`: non-revertive, its current claimant. `overloaded`: every candidate was full.
+ * `weighted`: the live eligible node with the highest preference weight.
  */
-export type OwnedReason = 'preferred' | 'balanced' | 'kept' | 'overloaded';
+export type OwnedReason = 'preferred' | 'balanced' | 'kept' | 'overloaded' | 'weighted';
 export type UnownedReason = 'noEligibleNode' | 'noLiveEligibleNode';
 
 export type Assignment =
@@ -104,6 +115,8 @@ interface Prepared extends Proposer {
   readonly anyEligible: boolean;
   /** The best-ranked live eligible node, -1 if none. */
   readonly first: number;
+  /** Preference weight per candidate (aligned with `nodes`); empty when the IP has no preferences. */
+  readonly weights: number[];
 }
 
 export function place(input: PlacementInput): Placement {
@@ -117,10 +130,11 @@ export function place(input: PlacementInput): Placement {
   const down = new Set<string>();
   // Marks which live nodes the current IP already lists, so repeated names count once.
   const seen = new Int32Array(nodes.names.length).fill(-1);
-  for (const [k, [ip, eligible]] of mergeEligibility(input.ips).entries()) {
+  for (const [k, [ip, eligible, preference]] of mergeEligibility(input.ips).entries()) {
     const digest = ipDigest(ip);
     const indices: number[] = [];
     const scores: number[] = [];
+    const weights: number[] = [];
     let anyEligible = false;
     let first = -1;
     let firstScore = 0;
@@ -133,13 +147,14 @@ export function place(input: PlacementInput): Placement {
       const s = score(digest, nodes.digests[i]!);
       indices.push(i);
       scores.push(s);
+      if (preference) weights.push(preference.get(name) ?? 0);
       used[i] = 1;
       if (first < 0 || ranksAbove(s, name, firstScore, nodes.names[first]!)) {
         first = i;
         firstScore = s;
       }
     }
-    prepared.push({ ip, anyEligible, first, nodes: indices, scores, key: ip });
+    prepared.push({ ip, anyEligible, first, nodes: indices, scores, key: ip, weights });
   }
 
   const placeable = prepared.filter((p) => p.nodes.length > 0).length;
@@ -166,6 +181,18 @@ export function place(input: PlacementInput): Placement {
     });
   }
 
+  // Preferences next: an explicit wish outranks the balance bound, so these take room first.
+  const weighted = new Uint8Array(prepared.length);
+  prepared.forEach((p, i) => {
+    if (owner[i]! >= 0 || p.weights.length === 0) return;
+    const top = Math.max(0, ...p.weights);
+    if (top === 0) return;
+    const best = bestRanked(p, nodes.names, (j) => p.weights[j] === top);
+    owner[i] = p.nodes[best]!;
+    weighted[i] = 1;
+    load[owner[i]!]!++;
+  });
+
   const open = prepared.flatMap((p, i) => (owner[i]! < 0 && p.nodes.length > 0 ? [i] : []));
   const room = Array.from(load, (held) => Math.max(0, capacity - held));
   const matched = stableAssignment(
@@ -191,7 +218,15 @@ export function place(input: PlacementInput): Placement {
 
   const assignments = new Map<string, Assignment>();
   prepared.forEach((p, i) => {
-    assignments.set(p.ip, describe(p, owner[i]!, kept[i] === 1, overloaded[i] === 1, nodes.names));
+    const how =
+      kept[i] === 1
+        ? 'kept'
+        : weighted[i] === 1
+          ? 'weighted'
+          : overloaded[i] === 1
+            ? 'overloaded'
+            : undefined;
+    assignments.set(p.ip, describe(p, owner[i]!, how, nodes.names));
   });
   const loads = new Map<string, number>();
   nodes.names.forEach((name, i) => {
@@ -203,16 +238,14 @@ export function place(input: PlacementInput): Placement {
 function describe(
   p: Prepared,
   owner: number,
-  kept: boolean,
-  overloaded: boolean,
+  how: 'kept' | 'weighted' | 'overloaded' | undefined,
   names: readonly string[],
 ): Assignment {
   if (owner < 0) {
     return { ip: p.ip, owner: undefined, reason: p.anyEligible ? 'noLiveEligibleNode' : 'noEligibleNode' };
   }
   const name = names[owner]!;
-  if (kept) return { ip: p.ip, owner: name, reason: 'kept' };
-  if (overloaded) return { ip: p.ip, owner: name, reason: 'overloaded' };
+  if (how) return { ip: p.ip, owner: name, reason: how };
   return { ip: p.ip, owner: name, reason: p.first === owner ? 'preferred' : 'balanced' };
 }
 
@@ -228,20 +261,39 @@ function bestRanked(p: Proposer, names: readonly string[], filter: (j: number) =
   return best;
 }
 
-/** Canonical IP → eligible nodes (intersected over duplicate entries), sorted by IP. */
-function mergeEligibility(ips: readonly IpEligibility[]): [string, Iterable<string>][] {
-  const merged = new Map<string, Iterable<string>>();
-  for (const { ip, eligible } of ips) {
+/**
+ * Canonical IP → eligible nodes (intersected over duplicate entries) and preference weights (added
+ * up over them), sorted by IP.
+ */
+function mergeEligibility(
+  ips: readonly IpEligibility[],
+): [string, Iterable<string>, ReadonlyMap<string, number> | undefined][] {
+  const merged = new Map<string, { eligible: Iterable<string>; preference?: Map<string, number> }>();
+  const addWeights = (
+    into: Map<string, number> | undefined,
+    from: ReadonlyMap<string, number> | undefined,
+  ) => {
+    if (!from || from.size === 0) return into;
+    const out = into ?? new Map<string, number>();
+    for (const [node, w] of from) out.set(node, (out.get(node) ?? 0) + w);
+    return out;
+  };
+  for (const { ip, eligible, preference } of ips) {
     const key = canonicalIp(ip);
     const earlier = merged.get(key);
     if (earlier === undefined) {
-      merged.set(key, eligible);
+      merged.set(key, { eligible, preference: addWeights(undefined, preference) });
     } else {
       const nodes = new Set(eligible);
-      merged.set(key, new Set([...earlier].filter((n) => nodes.has(n))));
+      merged.set(key, {
+        eligible: new Set([...earlier.eligible].filter((n) => nodes.has(n))),
+        preference: addWeights(earlier.preference, preference),
+      });
     }
   }
-  return [...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...merged]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([ip, m]) => [ip, m.eligible, m.preference]);
 }
 
 /** Canonical IP → the live nodes claiming it. */

@@ -91,6 +91,26 @@ describe('L2 plan', () => {
     }
   });
 
+  it("places addresses on the node an advertisement's preferredNodeSelectors weigh most, and falls back when it dies", () => {
+    const base = {
+      services: [svc('a', '203.0.113.10'), svc('b', '203.0.113.11'), svc('c', '2001:db8:0:100::10')],
+      pools: [pool],
+      ads: [ad({ preferredNodeSelectors: [{ weight: 50, preference: { matchLabels: { rack: 'r3' } } }] })],
+      nodes: nodes({ 'node-3': { rack: 'r3' } }),
+      live: NODES,
+      mode: 'revertive' as const,
+    };
+    const { answering } = converge(base);
+    for (const ip of ['203.0.113.10', '203.0.113.11', '2001:db8:0:100::10']) {
+      assert.deepEqual(responders(answering, ip), ['node-3'], ip);
+    }
+    const without = converge({ ...base, live: ['node-1', 'node-2'] }, 3, answering);
+    for (const ip of ['203.0.113.10', '203.0.113.11']) {
+      const live = responders(without.answering, ip).filter((n) => n !== 'node-3');
+      assert.equal(live.length, 1, `${ip}: ${live}`);
+    }
+  });
+
   it('Services sharing an address are announced from one node', () => {
     const base = {
       services: [svc('a', '203.0.113.20', { shares: true }), svc('b', '203.0.113.20', { shares: true })],

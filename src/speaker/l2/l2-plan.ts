@@ -9,7 +9,7 @@
  * Then placement (election/placement.ts) picks an owner, and decideAnswers makes taking over safe.
  */
 import { type IPRange, tryParseIP } from '../../api/address.js';
-import { interfacesFor, type L2Ad, l2Scope, nodeSelected } from '../../api/l2-policy.js';
+import { interfacesFor, type L2Ad, l2Scope, nodeSelected, preferenceWeight } from '../../api/l2-policy.js';
 import type { Labels } from '../../k8s/label-selector.js';
 import type { Service } from '../../k8s/types.js';
 import { decideAnswers, eligibilityLookup, type PeerClaims } from '../election/answers.js';
@@ -111,7 +111,12 @@ export function planL2(input: L2PlanInput): L2Plan {
         states.push({ announced: false, address, reason: eligibility.reason, message: eligibility.message });
         continue;
       }
-      ips.push({ ip: address, eligible: eligibility.nodes });
+      const preference = new Map<string, number>();
+      for (const node of eligibility.nodes) {
+        const weight = preferenceWeight(scope.ads, nodeLabels.get(node));
+        if (weight > 0) preference.set(node, weight);
+      }
+      ips.push({ ip: address, eligible: eligibility.nodes, ...(preference.size > 0 && { preference }) });
       const list = scopes.get(address) ?? [];
       list.push({ ads: scope.ads });
       scopes.set(address, list);
