@@ -1,36 +1,56 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './client.js';
+import type { CredentialSource, Credentials } from './credentials.js';
 import { isNotFound } from './errors.js';
 
-async function withServer(body: (client: KubeClient) => Promise<void>): Promise<void> {
-  const server = createServer((req, res) => {
-    // Answers a little later, so the requests are all in flight together.
-    setTimeout(() => {
-      if (req.url?.startsWith('/api/v1/namespaces/default/services/missing')) {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({ kind: 'Status', reason: 'NotFound', message: 'services "missing" not found' }),
-        );
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ path: req.url, method: req.method }));
-    }, 20);
-  });
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const defaultHandler: Handler = (req, res) => {
+  // Answers a little later, so the requests are all in flight together.
+  setTimeout(() => {
+    if (req.url?.startsWith('/api/v1/namespaces/default/services/missing')) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ kind: 'Status', reason: 'NotFound', message: 'services "missing" not found' }),
+      );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ path: req.url, method: req.method, authorization: req.headers.authorization }));
+  }, 20);
+};
+
+/** A credential source that counts its calls and hands out `next()`'s answer. */
+function countingSource(next: (call: number) => Credentials): CredentialSource & {
+  calls: number;
+  invalidated: number;
+} {
+  const source = {
+    calls: 0,
+    invalidated: 0,
+    get: async () => next(++source.calls),
+    invalidate: () => {
+      source.invalidated++;
+    },
+  };
+  return source;
+}
+
+const bearer = (token: string): CredentialSource => ({
+  get: async () => ({ headers: { Authorization: `Bearer ${token}` } }),
+});
+
+async function withServer(
+  body: (client: KubeClient) => Promise<void>,
+  options: { credentials?: CredentialSource; handler?: Handler } = {},
+): Promise<void> {
+  const server = createServer(options.handler ?? defaultHandler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  const client = new KubeClient(kubeConfig, `http://127.0.0.1:${port}`);
+  const client = new KubeClient(options.credentials ?? bearer('t'), `http://127.0.0.1:${port}`);
   try {
     await body(client);
   } finally {
@@ -72,5 +92,78 @@ describe('KubeClient', () => {
         (err: unknown) => isNotFound(err) && /services "missing" not found/.test(String(err)),
       );
     });
+  });
+
+  it('sends the source’s headers, and asks it again only after 10 s', async () => {
+    const source = countingSource((n) => ({ headers: { Authorization: `Bearer t${n}` } }));
+    await withServer(
+      async (client) => {
+        for (let i = 0; i < 3; i++) {
+          const answer = await client.request<{ authorization: string }>('GET', '/version');
+          assert.equal(answer.authorization, 'Bearer t1');
+        }
+        assert.equal(source.calls, 1);
+      },
+      { credentials: source },
+    );
+  });
+
+  it('asks the source again once its credentials expire', async () => {
+    const source = countingSource((n) => ({
+      headers: { Authorization: `Bearer t${n}` },
+      expiresAt: Date.now() + 50,
+    }));
+    await withServer(
+      async (client) => {
+        assert.equal(
+          (await client.request<{ authorization: string }>('GET', '/version')).authorization,
+          'Bearer t1',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        assert.equal(
+          (await client.request<{ authorization: string }>('GET', '/version')).authorization,
+          'Bearer t2',
+        );
+      },
+      { credentials: source },
+    );
+  });
+
+  it('after a 401, invalidates the source and fetches fresh credentials for the next request', async () => {
+    const source = countingSource((n) => ({ headers: { Authorization: `Bearer t${n}` } }));
+    const handler: Handler = (req, res) => {
+      const ok = req.headers.authorization === 'Bearer t2';
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(ok ? {} : { kind: 'Status', reason: 'Unauthorized', message: 'Unauthorized' }));
+    };
+    await withServer(
+      async (client) => {
+        await assert.rejects(client.request('GET', '/version'), (err: unknown) =>
+          /Unauthorized/.test(String(err)),
+        );
+        assert.equal(source.invalidated, 1);
+        await client.request('GET', '/version');
+        assert.equal(source.calls, 2);
+      },
+      { credentials: source, handler },
+    );
+  });
+
+  it('a failing source fails the request, and is asked again on the next one', async () => {
+    let fail = true;
+    const source: CredentialSource = {
+      get: async () => {
+        if (fail) throw new Error('token file unreadable');
+        return { headers: {} };
+      },
+    };
+    await withServer(
+      async (client) => {
+        await assert.rejects(client.request('GET', '/version'), /token file unreadable/);
+        fail = false;
+        await client.request('GET', '/version');
+      },
+      { credentials: source },
+    );
   });
 });

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { CredentialSource, Credentials } from './credentials.js';
 import { ApiError, describeConnectionError } from './errors.js';
 import type { LoadedKubeconfig } from './kubeconfig.js';
 import { ResourceClient } from './resource-client.js';
@@ -30,15 +30,16 @@ export interface KubeClientOptions {
 
 type TlsMaterial = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
 
+const CREDENTIALS_TTL_MS = 10_000;
+
 /**
  * A small Kubernetes REST client over one keep-alive agent per set of credentials.
  *
  * `@kubernetes/client-node` 1.4 creates a new https.Agent for every request and every watch
- * reconnect, leaking a socket each time (kubernetes-client/javascript#2893). We keep its
- * KubeConfig for what it does well (kubeconfig parsing, exec/OIDC/token-file authentication)
- * and do the HTTP ourselves, so a watch restart reuses or cleanly closes its socket.
+ * reconnect, leaking a socket each time (kubernetes-client/javascript#2893), and importing it
+ * loads its whole generated API. We do the HTTP ourselves, so a watch restart reuses or cleanly
+ * closes its socket, and take TLS material and headers from a CredentialSource.
  */
-const CREDENTIALS_TTL_MS = 10_000;
 
 export class KubeClient {
   readonly server: string;
@@ -46,13 +47,13 @@ export class KubeClient {
   private agent: http.Agent | undefined;
   private agentKey = '';
   /** The credentials object the agent was last checked against: the same object needs no check. */
-  private agentSource: https.RequestOptions | undefined;
+  private agentSource: Credentials | undefined;
   private closed = false;
-  /** The kubeconfig's credentials and TLS material, re-read at most every CREDENTIALS_TTL_MS. */
-  private credentials: { at: number; options: Promise<https.RequestOptions> } | undefined;
+  /** The credentials and TLS material, fetched at most every CREDENTIALS_TTL_MS or when they expire. */
+  private credentials: { at: number; expiresAt?: number; options: Promise<Credentials> } | undefined;
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    private readonly credentialSource: CredentialSource,
     server: string,
     private readonly options: KubeClientOptions = {},
   ) {
@@ -61,7 +62,7 @@ export class KubeClient {
   }
 
   static fromKubeconfig(loaded: LoadedKubeconfig, options?: KubeClientOptions): KubeClient {
-    return new KubeClient(loaded.kubeConfig, loaded.server, options);
+    return new KubeClient(loaded.credentials, loaded.server, options);
   }
 
   resource<T extends KubeObject>(ref: ResourceRef): ResourceClient<T> {
@@ -126,22 +127,20 @@ export class KubeClient {
     if (this.closed) throw new Error('KubeClient is closed');
     // Each request in flight listens on the signal; one signal commonly spans a whole worker pool.
     if (options.signal) setMaxListeners(0, options.signal);
-    const httpsOptions = await this.currentCredentials();
+    const credentials = await this.currentCredentials();
     const tls: TlsMaterial = {
-      ca: httpsOptions.ca,
-      cert: httpsOptions.cert,
-      key: httpsOptions.key,
-      rejectUnauthorized: httpsOptions.rejectUnauthorized,
-      servername: httpsOptions.servername ?? undefined,
+      ca: credentials.ca,
+      cert: credentials.cert,
+      key: credentials.key,
+      rejectUnauthorized: credentials.rejectUnauthorized,
+      servername: credentials.servername,
     };
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: http.OutgoingHttpHeaders = {
-      ...(httpsOptions.headers as http.OutgoingHttpHeaders),
+      ...credentials.headers,
       accept: options.accept ?? 'application/json',
       'user-agent': this.options.userAgent ?? 'portico',
     };
-    if (httpsOptions.auth)
-      headers.authorization = `Basic ${Buffer.from(httpsOptions.auth).toString('base64')}`;
     if (body) {
       headers['content-type'] = options.contentType ?? 'application/json';
       headers['content-length'] = body.length;
@@ -154,13 +153,14 @@ export class KubeClient {
       path: `${this.url.pathname.replace(/\/$/, '')}${path}${encodeQuery(options.query)}`,
       headers,
       agent:
-        this.agentSource === httpsOptions && this.agent
-          ? this.agent
-          : this.agentFor(tls, secure, httpsOptions),
+        this.agentSource === credentials && this.agent ? this.agent : this.agentFor(tls, secure, credentials),
       signal: options.signal,
     };
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (secure ? https : http).request(requestOptions, resolve);
+      const req = (secure ? https : http).request(requestOptions, (res) => {
+        if (res.statusCode === 401) this.forgetCredentials();
+        resolve(res);
+      });
       if (timeoutMs > 0) {
         req.setTimeout(timeoutMs, () =>
           req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
@@ -178,22 +178,38 @@ export class KubeClient {
    * costs a quarter of the controller's CPU under load; re-reading them every few seconds still
    * picks up a rotated token or certificate long before the old one expires.
    */
-  private currentCredentials(): Promise<https.RequestOptions> {
+  private currentCredentials(): Promise<Credentials> {
     const now = performance.now();
-    if (!this.credentials || now - this.credentials.at > CREDENTIALS_TTL_MS) {
-      const options: https.RequestOptions = { headers: {} };
-      const loading = this.kubeConfig.applyToHTTPSOptions(options).then(() => options);
-      // A failed read is not cached: the next request tries again.
-      loading.catch(() => {
-        if (this.credentials?.options === loading) this.credentials = undefined;
-      });
-      this.credentials = { at: now, options: loading };
+    const cached = this.credentials;
+    if (
+      !cached ||
+      now - cached.at > CREDENTIALS_TTL_MS ||
+      (cached.expiresAt !== undefined && Date.now() >= cached.expiresAt)
+    ) {
+      const entry: NonNullable<typeof this.credentials> = { at: now, options: this.credentialSource.get() };
+      entry.options.then(
+        (credentials) => {
+          entry.expiresAt = credentials.expiresAt;
+        },
+        // A failed read is not cached: the next request tries again.
+        () => {
+          if (this.credentials === entry) this.credentials = undefined;
+        },
+      );
+      this.credentials = entry;
+      return entry.options;
     }
-    return this.credentials.options;
+    return cached.options;
+  }
+
+  /** After a 401: a token the server no longer accepts is fetched anew (an exec plugin re-run). */
+  private forgetCredentials(): void {
+    this.credentials = undefined;
+    this.credentialSource.invalidate?.();
   }
 
   /** One keep-alive agent, replaced only when the TLS material changes (for example a rotated client cert). */
-  private agentFor(tls: TlsMaterial, secure: boolean, source: https.RequestOptions): http.Agent {
+  private agentFor(tls: TlsMaterial, secure: boolean, source: Credentials): http.Agent {
     this.agentSource = source;
     const key = JSON.stringify([
       String(tls.ca ?? ''),

@@ -88,8 +88,8 @@ describe('loadKubeconfig', () => {
       const loaded = loadKubeconfig(source({ flag: path }));
       assert.equal(loaded.server, 'https://10.0.0.1:6443');
       assert.equal(loaded.origin, `--kubeconfig ${path}`);
-      assert.equal(loaded.kubeConfig.getCurrentContext(), 'x');
-      assert.equal(loaded.kubeConfig.getCurrentUser()?.token, 't');
+      assert.equal(loaded.context.name, 'x');
+      assert.equal(loaded.user.token, 't');
     });
 
     it('takes precedence over $KUBECONFIG', () => {
@@ -129,21 +129,9 @@ describe('loadKubeconfig', () => {
       );
       const loaded = loadKubeconfig(source({ env: { KUBECONFIG: [first, second].join(delimiter) } }));
       assert.equal(loaded.server, 'https://first.example:6443');
-      assert.equal(loaded.kubeConfig.getCurrentContext(), 'one');
-      assert.deepEqual(
-        loaded.kubeConfig
-          .getContexts()
-          .map((c) => c.name)
-          .sort(),
-        ['one', 'two'],
-      );
-      assert.deepEqual(
-        loaded.kubeConfig
-          .getClusters()
-          .map((c) => c.name)
-          .sort(),
-        ['c1', 'c2'],
-      );
+      assert.equal(loaded.context.name, 'one');
+      assert.deepEqual([...loaded.config.contexts.keys()].sort(), ['one', 'two']);
+      assert.deepEqual([...loaded.config.clusters.keys()].sort(), ['c1', 'c2']);
       assert.ok(loaded.origin.startsWith('$KUBECONFIG'));
     });
 
@@ -199,16 +187,16 @@ describe('loadKubeconfig', () => {
       });
       assert.equal(loaded.server, 'https://10.96.0.1:6443');
       assert.equal(loaded.origin, 'in-cluster');
-      const cluster = loaded.kubeConfig.getCurrentCluster();
-      assert.equal(cluster?.server, 'https://10.96.0.1:6443');
-      assert.equal(cluster?.caFile, join(sa, 'ca.crt'));
-      const context = loaded.kubeConfig.getContextObject(loaded.kubeConfig.getCurrentContext());
-      assert.equal(context?.namespace, 'portico-system');
-      // The token is read from the service account directory.
-      const options: { headers: Record<string, unknown>; ca?: unknown } = { headers: {} };
-      await loaded.kubeConfig.applyToHTTPSOptions(options);
-      assert.equal(options.headers.Authorization, 'Bearer sa-token-123');
-      assert.match(String(options.ca), /BEGIN CERTIFICATE/);
+      assert.equal(loaded.cluster.server, 'https://10.96.0.1:6443');
+      assert.equal(loaded.cluster.caFile, join(sa, 'ca.crt'));
+      assert.equal(loaded.context.namespace, 'portico-system');
+      // The token is read from the service account directory, and re-read as the kubelet rotates it.
+      const credentials = await loaded.credentials.get();
+      assert.equal(credentials.headers.Authorization, 'Bearer sa-token-123');
+      assert.match(String(credentials.ca), /BEGIN CERTIFICATE/);
+      assert.equal(credentials.rejectUnauthorized, undefined);
+      writeFileSync(join(sa, 'token'), 'sa-token-456\n');
+      assert.equal((await loaded.credentials.get()).headers.Authorization, 'Bearer sa-token-456');
     });
 
     it('brackets an IPv6 host and defaults the port to 443', () => {
@@ -296,6 +284,106 @@ describe('loadKubeconfig', () => {
       );
       assertFails(source({ flag: path }), /proxy-url/);
     });
+  });
+});
+
+describe('loadKubeconfig, as kubectl reads kubeconfigs', () => {
+  it('$KUBECONFIG: the first file to define a name wins, and the first to set current-context', () => {
+    const first = writeConfig(
+      kubeconfigYaml({
+        server: 'https://first.example',
+        cluster: 'shared',
+        context: 'one',
+        currentContext: null,
+      }),
+    );
+    const second = writeConfig(
+      kubeconfigYaml({
+        server: 'https://second.example',
+        cluster: 'shared',
+        context: 'one',
+        currentContext: 'one',
+      }),
+    );
+    const loaded = loadKubeconfig(source({ env: { KUBECONFIG: [first, second].join(delimiter) } }));
+    assert.equal(loaded.context.name, 'one');
+    assert.equal(loaded.server, 'https://first.example');
+    assert.equal(loaded.config.clusters.size, 1);
+  });
+
+  it('takes relative file paths relative to the kubeconfig, not the working directory', async () => {
+    const dir = freshDir();
+    mkdirSync(join(dir, 'pki'));
+    writeFileSync(join(dir, 'pki', 'ca.crt'), 'CA');
+    writeFileSync(join(dir, 'pki', 'token'), 'file-token');
+    const path = join(dir, 'config');
+    writeFileSync(
+      path,
+      kubeconfigYaml({ server: 'https://a.example', extra: '    certificate-authority: pki/ca.crt' }).replace(
+        '    token: t',
+        '    tokenFile: ./pki/token',
+      ),
+    );
+    const loaded = loadKubeconfig(source({ flag: path }));
+    assert.equal(loaded.cluster.caFile, join(dir, 'pki', 'ca.crt'));
+    const credentials = await loaded.credentials.get();
+    assert.equal(String(credentials.ca), 'CA');
+    assert.equal(credentials.headers.Authorization, 'Bearer file-token');
+  });
+
+  it('insecure-skip-tls-verify reaches the credentials', async () => {
+    const path = writeConfig(
+      kubeconfigYaml({ server: 'https://a.example', extra: '    insecure-skip-tls-verify: true' }),
+    );
+    const loaded = loadKubeconfig(source({ flag: path }));
+    assert.equal(loaded.cluster.insecureSkipTlsVerify, true);
+    assert.equal((await loaded.credentials.get()).rejectUnauthorized, false);
+  });
+
+  it('invalid YAML names the file and the line', () => {
+    const path = writeConfig('apiVersion: v1\nclusters: [\n  - name: {\n    oops\n');
+    assertFails(source({ flag: path }), `kubeconfig ${path}: invalid YAML:`, /at line \d+, column \d+$/);
+  });
+
+  it('a context naming an undefined user', () => {
+    const path = writeConfig(
+      kubeconfigYaml({ server: 'https://a.example' }).replace('user: u-x', 'user: ghost'),
+    );
+    assertFails(source({ flag: path }), /context "x" names user "ghost", which is not defined/);
+  });
+
+  it('a token file that does not exist', () => {
+    const missing = join(freshDir(), 'token');
+    const path = writeConfig(
+      kubeconfigYaml({ server: 'https://a.example' }).replace('token: t', `tokenFile: ${missing}`),
+    );
+    assertFails(source({ flag: path }), path, missing, /not found/);
+  });
+
+  it('a client certificate without its key', () => {
+    const cert = writeConfig('CERT', 'u.crt');
+    const path = writeConfig(
+      kubeconfigYaml({ server: 'https://a.example' }).replace('token: t', `client-certificate: ${cert}`),
+    );
+    assertFails(source({ flag: path }), /both a client certificate and a client key/);
+  });
+
+  it('an exec plugin with an unsupported apiVersion, or one that must be interactive', () => {
+    const exec = (lines: string[]) =>
+      writeConfig(
+        kubeconfigYaml({ server: 'https://a.example' }).replace(
+          '    token: t',
+          ['    exec:', '      command: kubelogin', ...lines.map((l) => `      ${l}`)].join('\n'),
+        ),
+      );
+    assertFails(
+      source({ flag: exec(['apiVersion: client.authentication.k8s.io/v1alpha1']) }),
+      /exec apiVersion "client.authentication.k8s.io\/v1alpha1" is not supported/,
+    );
+    assertFails(
+      source({ flag: exec(['apiVersion: client.authentication.k8s.io/v1', 'interactiveMode: Always']) }),
+      /interactive terminal/,
+    );
   });
 });
 

@@ -1,10 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { type CredentialSource, KubeconfigCredentials } from './credentials.js';
 import { KubeconfigError, oneLine } from './errors.js';
+import {
+  type ClusterConfig,
+  type ContextConfig,
+  type Kubeconfig,
+  mergeKubeconfigs,
+  readKubeconfigFile,
+  type UserConfig,
+} from './kubeconfig-file.js';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const EXEC_API_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'];
 
 export interface KubeconfigSource {
   /** The `--kubeconfig` flag, if given. */
@@ -16,17 +25,22 @@ export interface KubeconfigSource {
 }
 
 export interface LoadedKubeconfig {
-  kubeConfig: KubeConfig;
   /** Where it came from, for logs: a path or 'in-cluster'. */
   origin: string;
   server: string;
+  /** The whole (merged) kubeconfig. */
+  config: Kubeconfig;
+  context: ContextConfig;
+  cluster: ClusterConfig;
+  /** The context's user; an unnamed, empty one when the context names none. */
+  user: UserConfig;
+  credentials: CredentialSource;
 }
 
 /**
  * Finds and validates the kubeconfig the way controller-runtime does: the `--kubeconfig` flag,
- * then `$KUBECONFIG`, then the in-cluster service account, then `~/.kube/config`. Unlike
- * `KubeConfig.loadFromDefault()`, it never falls back to `http://localhost:8080`: when nothing
- * usable is found it throws a one-line KubeconfigError.
+ * then `$KUBECONFIG`, then the in-cluster service account, then `~/.kube/config`. It never falls
+ * back to `http://localhost:8080`: when nothing usable is found it throws a one-line KubeconfigError.
  */
 export function loadKubeconfig(source: KubeconfigSource = {}): LoadedKubeconfig {
   const env = source.env ?? process.env;
@@ -54,27 +68,17 @@ export function loadKubeconfig(source: KubeconfigSource = {}): LoadedKubeconfig 
 }
 
 function fromFiles(paths: string[], origin: string): LoadedKubeconfig {
-  const kc = new KubeConfig();
-  for (const [i, path] of paths.entries()) {
+  const configs = paths.map((path) => {
     if (!existsSync(path)) throw new KubeconfigError(`kubeconfig ${path}: file not found`);
-    const one = new KubeConfig();
-    try {
-      readFileSync(path); // a clear EACCES/EISDIR before the YAML parser sees it
-      one.loadFromFile(path);
-    } catch (err) {
-      throw new KubeconfigError(`kubeconfig ${path}: ${oneLine(err)}`);
-    }
-    if (i === 0) kc.loadFromString(one.exportConfig());
-    else kc.mergeConfig(one, true);
-  }
-  return { kubeConfig: kc, origin, server: validate(kc, origin) };
+    return readKubeconfigFile(path);
+  });
+  return validate(mergeKubeconfigs(configs), origin, origin);
 }
 
+/** What client-go's rest.InClusterConfig() builds, with every file taken from saDir. */
 function inCluster(saDir: string, env: NodeJS.ProcessEnv): LoadedKubeconfig {
   const host = env.KUBERNETES_SERVICE_HOST ?? '';
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`;
-  // What KubeConfig.loadFromCluster() builds, but with every file taken from saDir: its path
-  // prefix argument only works for directories that end in the standard service account path.
   const namespaceFile = join(saDir, 'namespace');
   let namespace: string | undefined;
   try {
@@ -82,53 +86,93 @@ function inCluster(saDir: string, env: NodeJS.ProcessEnv): LoadedKubeconfig {
   } catch (err) {
     throw new KubeconfigError(`in-cluster configuration: ${oneLine(err)}`);
   }
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'inCluster', server, caFile: join(saDir, 'ca.crt'), skipTLSVerify: false }],
-    users: [
-      {
-        name: 'inClusterUser',
-        authProvider: { name: 'tokenFile', config: { tokenFile: join(saDir, 'token') } },
-      },
-    ],
-    contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', namespace }],
+  const config: Kubeconfig = {
+    clusters: new Map([
+      [
+        'inCluster',
+        { name: 'inCluster', server, caFile: join(saDir, 'ca.crt'), insecureSkipTlsVerify: false },
+      ],
+    ]),
+    // The token is re-read as the kubelet rotates it.
+    users: new Map([['inClusterUser', { name: 'inClusterUser', tokenFile: join(saDir, 'token') }]]),
+    contexts: new Map([
+      [
+        'inClusterContext',
+        { name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', namespace },
+      ],
+    ]),
     currentContext: 'inClusterContext',
-  });
-  return { kubeConfig: kc, origin: 'in-cluster', server: validate(kc, 'in-cluster configuration') };
+  };
+  return validate(config, 'in-cluster', 'in-cluster configuration');
 }
 
-/** Checks that the current context names a usable cluster, and returns its server URL. */
-function validate(kc: KubeConfig, origin: string): string {
-  const contextName = kc.getCurrentContext();
-  if (!contextName) throw new KubeconfigError(`${origin}: no current-context is set`);
-  const context = kc.getContextObject(contextName);
-  if (!context) throw new KubeconfigError(`${origin}: current-context "${contextName}" is not defined`);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KubeconfigError(`${origin}: context "${contextName}" names no defined cluster`);
-  if (!cluster.server) throw new KubeconfigError(`${origin}: cluster "${cluster.name}" has no server URL`);
+/** Checks that the current context names a usable cluster and user. */
+function validate(config: Kubeconfig, origin: string, where: string): LoadedKubeconfig {
+  const contextName = config.currentContext;
+  if (!contextName) throw new KubeconfigError(`${where}: no current-context is set`);
+  const context = config.contexts.get(contextName);
+  if (!context) throw new KubeconfigError(`${where}: current-context "${contextName}" is not defined`);
+  const cluster = config.clusters.get(context.cluster);
+  if (!cluster) throw new KubeconfigError(`${where}: context "${contextName}" names no defined cluster`);
+  if (!cluster.server) throw new KubeconfigError(`${where}: cluster "${cluster.name}" has no server URL`);
   let url: URL;
   try {
     url = new URL(cluster.server);
   } catch {
     throw new KubeconfigError(
-      `${origin}: cluster "${cluster.name}" has a malformed server URL "${cluster.server}"`,
+      `${where}: cluster "${cluster.name}" has a malformed server URL "${cluster.server}"`,
     );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new KubeconfigError(`${origin}: server URL "${cluster.server}" must be https://`);
+    throw new KubeconfigError(`${where}: server URL "${cluster.server}" must be https://`);
   }
   if (cluster.caFile && !existsSync(cluster.caFile)) {
-    throw new KubeconfigError(`${origin}: certificate-authority file ${cluster.caFile} not found`);
+    throw new KubeconfigError(`${where}: certificate-authority file ${cluster.caFile} not found`);
   }
   if (cluster.proxyUrl) {
     throw new KubeconfigError(
-      `${origin}: cluster "${cluster.name}" sets proxy-url, which Portico does not support`,
+      `${where}: cluster "${cluster.name}" sets proxy-url, which Portico does not support`,
     );
   }
-  const user = kc.getCurrentUser();
-  for (const file of [user?.certFile, user?.keyFile]) {
-    if (file && !existsSync(file))
-      throw new KubeconfigError(`${origin}: client credential file ${file} not found`);
+  const user = context.user ? config.users.get(context.user) : { name: '' };
+  if (!user) {
+    throw new KubeconfigError(
+      `${where}: context "${contextName}" names user "${context.user}", which is not defined`,
+    );
   }
-  return cluster.server.replace(/\/+$/, '');
+  validateUser(user, where);
+  return {
+    origin,
+    server: cluster.server.replace(/\/+$/, ''),
+    config,
+    context,
+    cluster,
+    user,
+    credentials: new KubeconfigCredentials(cluster, user),
+  };
+}
+
+function validateUser(user: UserConfig, where: string): void {
+  for (const file of [user.certFile, user.keyFile, user.tokenFile]) {
+    if (file && !existsSync(file))
+      throw new KubeconfigError(`${where}: client credential file ${file} not found`);
+  }
+  if (Boolean(user.certFile || user.certData) !== Boolean(user.keyFile || user.keyData)) {
+    throw new KubeconfigError(
+      `${where}: user "${user.name}" needs both a client certificate and a client key, or neither`,
+    );
+  }
+  const exec = user.exec;
+  if (exec && !exec.command)
+    throw new KubeconfigError(`${where}: user "${user.name}" has an exec without a command`);
+  if (exec && !EXEC_API_VERSIONS.includes(exec.apiVersion)) {
+    throw new KubeconfigError(
+      `${where}: user "${user.name}" exec apiVersion "${exec.apiVersion}" is not supported (use ${EXEC_API_VERSIONS.join(' or ')})`,
+    );
+  }
+  if (exec?.interactiveMode === 'Always') {
+    throw new KubeconfigError(
+      `${where}: user "${user.name}" exec plugin needs an interactive terminal (interactiveMode: Always), which Portico never has`,
+    );
+  }
 }
