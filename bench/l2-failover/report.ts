@@ -11,6 +11,8 @@ export interface ScenarioSummary {
   /** Repetitions in which no other node announced (the fault did not move the address). */
   noTakeover: number;
   lostOnReturn: number;
+  /** Repetitions after which the address was back on the node hit by the fault. */
+  returnedToOwner: number;
   returnGapMs: ReturnType<typeof summarize>;
   dualResponderMaxMs: number;
   /** Median gap over the no-fault baseline's median gap, same family, same run. */
@@ -47,6 +49,7 @@ export function summarizeTrials(trials: readonly TrialResult[]): ScenarioSummary
       takeoverMs: summarize(list.flatMap((t) => (t.takeoverMs === undefined ? [] : [t.takeoverMs]))),
       noTakeover: list.filter((t) => t.takeoverMs === undefined).length,
       lostOnReturn: list.reduce((n, t) => n + t.lostOnReturn, 0),
+      returnedToOwner: list.filter((t) => t.ownerAfter === t.owner).length,
       returnGapMs: summarize(list.map((t) => t.returnGapMs)),
       dualResponderMaxMs: round(Math.max(...list.map((t) => t.dualResponderMs))),
       gapRatioToBaseline: base > 0 ? round(gap.p50 / base, 2) : 0,
@@ -77,6 +80,17 @@ export function verdicts(summaries: readonly ScenarioSummary[]): Verdict[] {
         target: `${name}: no ping lost when the old owner returns`,
         measured: `${s.lostOnReturn} lost`,
         pass: s.lostOnReturn === 0,
+      });
+      out.push({
+        target: `${name}: the address stays where it moved when the old owner returns`,
+        measured: `back on the old owner after ${s.returnedToOwner} of ${s.reps}`,
+        pass: s.returnedToOwner === 0,
+      });
+    } else if (s.scenario !== 'baseline') {
+      out.push({
+        target: `${name}: revertive, the address returns to its node once the fault is undone`,
+        measured: `back after ${s.returnedToOwner} of ${s.reps}`,
+        pass: s.returnedToOwner === s.reps,
       });
     }
     out.push({

@@ -37,6 +37,8 @@ export interface TrialResult {
   returnGapMs: number;
   /** Longest time two nodes answered for the VIP at once (from the capture). */
   dualResponderMs: number;
+  /** The one node answering once the fault was undone and things settled. */
+  ownerAfter: string | undefined;
 }
 
 /** A `ping -D` and a `tcpdump -e -tt` in the lan-client, both running until stopped. */
@@ -121,8 +123,8 @@ export interface TrialOptions {
   fault: Fault;
   /** Watched after the fault before recovering. */
   observeMs: number;
-  /** Waited for after the recovery: the preferred owner answering again (revertive) or nothing. */
-  settle: (owner: string) => Promise<void>;
+  /** Waited for after the recovery, until one node answers; returns it. */
+  settle: (owner: string) => Promise<string | undefined>;
 }
 
 /** Waits until one node answers for the address twice in a row, and returns it. */
@@ -143,6 +145,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   const watch = new ClientWatch(o.plan.lanClient!.netns, o.address);
   let faultAt = 0;
   let recoveredAt = 0;
+  let ownerAfter: string | undefined;
   let result: Awaited<ReturnType<ClientWatch['stop']>>;
   try {
     await watch.ready();
@@ -152,7 +155,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     await sleep(o.observeMs);
     await o.fault.recover(owner);
     recoveredAt = Date.now();
-    await o.settle(owner);
+    ownerAfter = await o.settle(owner);
     await sleep(1000);
   } finally {
     result = await watch.stop();
@@ -176,5 +179,6 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     lostOnReturn: lostSince(result.replies, recoveredAt),
     returnGapMs: largestGap(after).ms,
     dualResponderMs: dualResponderMs(result.answers, o.address),
+    ownerAfter,
   };
 }
