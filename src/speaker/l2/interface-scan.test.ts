@@ -7,6 +7,7 @@ import {
   classifyInterfaces,
   type InterfaceFacts,
   linkLocalInterfaces,
+  readCarrier,
   readInterfaces,
 } from './interface-scan.js';
 
@@ -98,6 +99,52 @@ describe('interface scan', () => {
       );
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('interface carrier', () => {
+  it('skips an interface that is up but has no carrier (its cable out, its switch port down)', () => {
+    const base = {
+      ifindex: 2,
+      mac: '02:00:00:00:00:01',
+      flags: 0x1003,
+      type: 1,
+      hasMaster: false,
+      hasIpv6LinkLocal: true,
+    };
+    const scan = classifyInterfaces([
+      { ...base, name: 'eth0', carrier: false },
+      { ...base, name: 'eth1', ifindex: 3, carrier: true },
+      { ...base, name: 'eth2', ifindex: 4 },
+    ]);
+    assert.deepEqual(scan.skipped, [{ name: 'eth0', reason: 'no-carrier' }]);
+    assert.deepEqual(
+      scan.usable.map((u) => u.name),
+      ['eth1', 'eth2'],
+    );
+  });
+
+  it('reads carrier from sysfs: 1, 0, a refused read (false) and no file (undefined)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portico-carrier-'));
+    try {
+      for (const [name, value] of [
+        ['up', '1\n'],
+        ['cut', '0\n'],
+      ] as const) {
+        mkdirSync(join(dir, name));
+        writeFileSync(join(dir, name, 'carrier'), value);
+      }
+      mkdirSync(join(dir, 'refused', 'carrier'), { recursive: true });
+      mkdirSync(join(dir, 'none'));
+      assert.deepEqual(await Promise.all(['up', 'cut', 'refused', 'none'].map((n) => readCarrier(n, dir))), [
+        true,
+        false,
+        false,
+        undefined,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -42,9 +42,11 @@ export interface InterfaceFacts {
   /** Enslaved to a bond, bridge or VRF. */
   hasMaster: boolean;
   hasIpv6LinkLocal: boolean;
+  /** The link has carrier (/sys/class/net/<if>/carrier); undefined when the kernel does not say. */
+  carrier?: boolean;
 }
 
-export type SkipReason = 'down' | 'noarp' | 'enslaved' | 'not-ethernet' | 'excluded';
+export type SkipReason = 'down' | 'no-carrier' | 'noarp' | 'enslaved' | 'not-ethernet' | 'excluded';
 
 export interface UsableInterface {
   name: string;
@@ -70,15 +72,17 @@ export function classifyInterfaces(
     const reason: SkipReason | undefined =
       (f.flags & IFF_UP) === 0
         ? 'down'
-        : (f.flags & IFF_NOARP) !== 0
-          ? 'noarp'
-          : f.hasMaster
-            ? 'enslaved'
-            : f.type !== ARPHRD_ETHER
-              ? 'not-ethernet'
-              : excluded.some((re) => re.test(f.name))
-                ? 'excluded'
-                : undefined;
+        : f.carrier === false
+          ? 'no-carrier'
+          : (f.flags & IFF_NOARP) !== 0
+            ? 'noarp'
+            : f.hasMaster
+              ? 'enslaved'
+              : f.type !== ARPHRD_ETHER
+                ? 'not-ethernet'
+                : excluded.some((re) => re.test(f.name))
+                  ? 'excluded'
+                  : undefined;
     if (reason) {
       skipped.push({ name: f.name, reason });
       continue;
@@ -122,6 +126,7 @@ export async function readInterfaces(
         () => true,
         () => false,
       );
+      const carrier = await readCarrier(name, sysNet);
       return {
         name,
         ifindex: Number(ifindex),
@@ -130,6 +135,7 @@ export async function readInterfaces(
         type: Number(type),
         hasMaster,
         hasIpv6LinkLocal: linkLocal.has(name),
+        ...(carrier !== undefined && { carrier }),
       };
     } catch {
       return undefined;
@@ -137,4 +143,17 @@ export async function readInterfaces(
   };
   const all = await Promise.all(names.map(read));
   return all.filter((f): f is InterfaceFacts => f !== undefined);
+}
+
+/**
+ * Whether the interface has carrier: false when its cable is out or its switch port is down (the
+ * kernel refuses the read while the interface is administratively down: false too); undefined
+ * when the file does not exist.
+ */
+export async function readCarrier(name: string, sysNet = '/sys/class/net'): Promise<boolean | undefined> {
+  try {
+    return (await readFile(join(sysNet, name, 'carrier'), 'utf8')).trim() === '1';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : false;
+  }
 }

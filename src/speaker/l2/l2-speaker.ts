@@ -26,7 +26,12 @@ import { advanceHandover, beginHandover, claimedByLivePeers } from '../membershi
 import { HeartbeatMembership } from '../membership/heartbeat-membership.js';
 import type { MembershipOptions } from '../membership/options.js';
 import type { MemberChange, MembershipView } from '../membership/types.js';
-import { classifyInterfaces, type InterfaceFacts, type UsableInterface } from './interface-scan.js';
+import {
+  classifyInterfaces,
+  type InterfaceFacts,
+  readCarrier,
+  type UsableInterface,
+} from './interface-scan.js';
 import { L2Announcer } from './l2-announcer.js';
 import type { L2Metrics } from './l2-metrics.js';
 import { type L2Plan, type PoolFacts, planL2, type ServiceFacts } from './l2-plan.js';
@@ -54,6 +59,9 @@ export interface L2SpeakerOptions {
   };
   readInterfaces: () => Promise<InterfaceFacts[]>;
   interfaceScanMs?: number;
+  /** Carrier of one interface (interface-scan.ts readCarrier); polled fast, so a cable pull is seen at once. */
+  readCarrier?: (name: string) => Promise<boolean | undefined>;
+  carrierPollMs?: number;
   /** Events on Services when this node starts announcing them; without one, none are written. */
   events?: EventRecorder;
   /** The membership worker failed: the speaker can no longer tell who is alive. */
@@ -63,6 +71,12 @@ export interface L2SpeakerOptions {
 const STATUS_RETRY_MS = 2000;
 /** Statuses are listed and compared again this often even when nothing changed (someone may have deleted one). */
 const STATUS_RESYNC_MS = 60_000;
+/**
+ * After its links come back, a node that was cut off answers nothing until it hears a peer or this
+ * long has passed: the kernel may take a second to resolve its peers' addresses again, and answering
+ * as if alone meanwhile would make two responders for every address.
+ */
+const CARRIER_SETTLE_MS = 1500;
 /** How long a departed member's addresses are remembered for the failover metric and Events. */
 const DEPARTURE_MEMORY_MS = 60_000;
 
@@ -86,6 +100,11 @@ export class L2Speaker {
   private readonly departures = new Map<string, Departure>();
   /** Interfaces from the last scan (a change rewrites the ServiceL2Statuses). */
   private usable: UsableInterface[] = [];
+  /** Interfaces whose carrier is polled: the usable ones and those skipped for lack of carrier. */
+  private carrierWatch = new Map<string, boolean>();
+  private carrierTimer: Timer | undefined;
+  /** When this node's links came back after it had none: it stays out of the election for a moment. */
+  private linksReturnedAt: number | undefined;
   private statusRetry: Timer | undefined;
   private resyncTimer: Timer | undefined;
   /** Services this node owns but cannot announce (no usable interface), with the Event's message. */
@@ -125,6 +144,7 @@ export class L2Speaker {
     await Promise.all(all.map((i) => i.waitForSync()));
     this.synced = true;
     await this.scanInterfaces();
+    this.pollCarrier();
     this.heartbeat = new HeartbeatMembership({
       self: this.o.nodeName,
       incarnation: Math.floor(this.o.clock.wallNow()),
@@ -157,6 +177,7 @@ export class L2Speaker {
     if (this.stopped) return;
     this.stopped = true;
     this.scanTimer?.cancel();
+    this.carrierTimer?.cancel();
     this.statusRetry?.cancel();
     this.resyncTimer?.cancel();
     if (this.heartbeat && this.answering.size > 0) {
@@ -228,10 +249,27 @@ export class L2Speaker {
 
   private async scanInterfaces(): Promise<void> {
     try {
-      const scan = classifyInterfaces(await this.o.readInterfaces());
+      const facts = await this.o.readInterfaces();
+      const scan = classifyInterfaces(facts);
       this.announcer.setInterfaces(scan.usable);
+      this.carrierWatch = new Map(
+        facts
+          .filter(
+            (f) =>
+              f.carrier !== undefined &&
+              (scan.usable.some((u) => u.name === f.name) ||
+                scan.skipped.some((x) => x.name === f.name && x.reason === 'no-carrier')),
+          )
+          .map((f) => [f.name, f.carrier === true]),
+      );
       const key = (list: UsableInterface[]) => list.map((u) => `${u.name}:${u.arp}:${u.ndp}`).join(',');
       if (key(scan.usable) !== key(this.usable)) {
+        if (this.usable.length === 0 && scan.usable.length > 0 && this.view) {
+          this.linksReturnedAt = this.o.clock.now();
+          this.o.clock.setTimer(CARRIER_SETTLE_MS + 10, () => this.schedule());
+        }
+        if (scan.usable.length === 0)
+          this.o.logger.warn('no usable interface (no carrier?): announcing nothing');
         this.usable = scan.usable;
         this.schedule();
       }
@@ -246,6 +284,34 @@ export class L2Speaker {
     }
   }
 
+  /** Reads the carrier of the watched interfaces often; a change triggers a full scan at once. */
+  private pollCarrier(): void {
+    if (this.stopped) return;
+    const read = this.o.readCarrier ?? ((name: string) => readCarrier(name));
+    this.carrierTimer = this.o.clock.setTimer(this.o.carrierPollMs ?? 100, async () => {
+      const names = [...this.carrierWatch.keys()];
+      const now = await Promise.all(names.map((n) => read(n)));
+      if (names.some((n, i) => now[i] !== this.carrierWatch.get(n))) {
+        this.scanTimer?.cancel();
+        await this.scanInterfaces();
+      }
+      this.pollCarrier();
+    });
+  }
+
+  /**
+   * Whether this node takes part in its own placement: it has an interface to announce on, and it is
+   * not just back from losing them all (see CARRIER_SETTLE_MS) without having heard a peer yet.
+   */
+  private selfCanAnnounce(view: MembershipView): boolean {
+    if (this.usable.length === 0) return false;
+    if (this.linksReturnedAt === undefined) return true;
+    const heardPeer = view.live.some((n) => n !== this.o.nodeName);
+    const settled = this.o.clock.now() - this.linksReturnedAt >= CARRIER_SETTLE_MS;
+    if (heardPeer || settled || view.peers.length === 0) this.linksReturnedAt = undefined;
+    return this.linksReturnedAt === undefined;
+  }
+
   private recompute(): void {
     const view = this.view;
     if (!view || !this.heartbeat) return;
@@ -258,7 +324,7 @@ export class L2Speaker {
       nodes: this.nodes.store
         .list()
         .map((n) => nodeFacts(n, { ignoreExcludeLabel: this.o.ignoreExcludeLabel })),
-      live: view.live,
+      live: this.selfCanAnnounce(view) ? view.live : view.live.filter((n) => n !== this.o.nodeName),
       peers: view.peers
         .filter((p) => p.state === 'alive')
         .map((p): PeerClaims => ({ node: p.name, claims: p.claims, hearsUs: p.hearsUs })),
