@@ -98,6 +98,11 @@ export class L2Speaker {
   private synced = false;
   /** Addresses answered by members that went down or left, with how they went. */
   private readonly departures = new Map<string, Departure>();
+  /**
+   * Who was live when this node took each address over: the Event, written later with the status,
+   * explains the takeover as it happened (a killed speaker may be back by then).
+   */
+  private readonly takeoverLive = new Map<string, ReadonlySet<string>>();
   /** Interfaces from the last scan (a change rewrites the ServiceL2Statuses). */
   private usable: UsableInterface[] = [];
   /** Interfaces whose carrier is polled: the usable ones and those skipped for lack of carrier. */
@@ -333,7 +338,9 @@ export class L2Speaker {
     });
     this.lastPlan = plan;
     const now = this.o.clock.now();
+    for (const ip of plan.stop) this.takeoverLive.delete(ip);
     for (const ip of plan.start) {
+      this.takeoverLive.set(ip, new Set(view.live));
       const seconds = failoverSeconds(this.departures.get(ip), now);
       if (seconds !== undefined) this.o.metrics.failover.observe(seconds);
       this.o.logger.info(
@@ -425,7 +432,7 @@ export class L2Speaker {
     const cause = takeoverCause({
       self: this.o.nodeName,
       previous: d.previousNode,
-      live: new Set(live),
+      live: (addresses[0] !== undefined && this.takeoverLive.get(addresses[0])) || new Set(live),
       eligible: addresses[0] === undefined ? undefined : plan.eligible.get(addresses[0]),
       departure,
     });
