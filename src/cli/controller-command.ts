@@ -8,7 +8,6 @@ import { admitPool, POOL_WEBHOOK_PATH } from '../controller/webhook/pool-admissi
 import { WebhookServer } from '../controller/webhook/server.js';
 import type { KubeClient } from '../k8s/client.js';
 import { oneLine } from '../k8s/errors.js';
-import { HealthServer } from '../k8s/health-server.js';
 import { LeaderElector } from '../k8s/leader-election.js';
 import { DEFAULT_MEMBERSHIP_SECRET, ensureMembershipSecret } from '../speaker/membership/secret.js';
 import { realClock } from '../util/clock.js';
@@ -16,6 +15,7 @@ import { createLogger, type Logger } from '../util/logger.js';
 import { CLASS_FLAGS, classPolicy, installNamespace } from './class-flags.js';
 import { type ComponentFlags, type ExtraFlag, parseBindAddress } from './component-flags.js';
 import { CliError, EXIT_CONFIG } from './connect.js';
+import { healthServer, serveHealth } from './health.js';
 
 export const CONTROLLER_FLAGS: Record<string, ExtraFlag> = {
   namespace: {
@@ -130,22 +130,9 @@ export async function runController(flags: ComponentFlags, client: KubeClient): 
     logger,
     registry,
   });
-  const health = new HealthServer({
-    registry,
-    host: flags.metricsBindAddress.host,
-    port: flags.metricsBindAddress.port,
-  });
+  const health = healthServer(flags, registry);
   health.addReadinessCheck('informers-synced', () => controller.hasSynced());
-  if (flags.metricsBindAddress.port > 0) {
-    try {
-      await health.listen();
-    } catch (err) {
-      throw new CliError(
-        `cannot serve metrics on ${flags.metricsBindAddress.host}:${flags.metricsBindAddress.port}: ${oneLine(err)}`,
-        EXIT_CONFIG,
-      );
-    }
-  }
+  await serveHealth(health, flags);
   controller.start();
   logger.info({ identity, ...settings }, 'controller starting');
   const webhook =

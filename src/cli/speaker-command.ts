@@ -2,7 +2,6 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { KubeClient } from '../k8s/client.js';
 import { oneLine } from '../k8s/errors.js';
 import { EventRecorder } from '../k8s/event-recorder.js';
-import { HealthServer } from '../k8s/health-server.js';
 import { Resources } from '../k8s/resources.js';
 import type { Node } from '../k8s/types.js';
 import { MissingCapabilityError } from '../native/errors.js';
@@ -24,6 +23,7 @@ import { createLogger } from '../util/logger.js';
 import { CLASS_FLAGS, classPolicy, installNamespace } from './class-flags.js';
 import type { ComponentFlags, ExtraFlag } from './component-flags.js';
 import { CliError, EXIT_CONFIG } from './connect.js';
+import { healthServer, serveHealth } from './health.js';
 
 export const DEFAULT_MEMBERSHIP_PORT = 7947;
 
@@ -248,23 +248,10 @@ export async function runSpeaker(flags: ComponentFlags, client: KubeClient, io?:
       shutdown.abort();
     },
   });
-  const health = new HealthServer({
-    registry,
-    host: flags.metricsBindAddress.host,
-    port: flags.metricsBindAddress.port,
-  });
+  const health = healthServer(flags, registry);
   health.addLivenessCheck('membership', () => fatal === undefined);
   health.addReadinessCheck('speaker', () => speaker.ready());
-  if (flags.metricsBindAddress.port > 0) {
-    try {
-      await health.listen();
-    } catch (err) {
-      throw new CliError(
-        `cannot serve metrics on ${flags.metricsBindAddress.host}:${flags.metricsBindAddress.port}: ${oneLine(err)}`,
-        EXIT_CONFIG,
-      );
-    }
-  }
+  await serveHealth(health, flags);
   logger.info({ ...settings, bindAddress, ...classes }, 'speaker starting');
   try {
     await speaker.start();
