@@ -8,11 +8,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiError, isNotFound } from '../../src/k8s/errors.js';
 import { Resources } from '../../src/k8s/resources.js';
-import type { Service } from '../../src/k8s/types.js';
+import type { Lease, Service } from '../../src/k8s/types.js';
 import { useControlPlane } from '../support/fixture.js';
 import { createTestNamespace } from '../support/kube.js';
 import { waitFor } from '../support/wait.js';
-import { ControllerProcess, createPool, createService, ingressIPs, installManifests } from './harness.js';
+import {
+  ControllerProcess,
+  createPool,
+  createService,
+  ingressIPs,
+  installManifests,
+  SYSTEM_NAMESPACE,
+} from './harness.js';
 
 /** mulberry32: small, seeded, good enough to pick operations. */
 function random(seed: number): () => number {
@@ -65,6 +72,14 @@ describe('controller: random operations with leader kills', { timeout: 420_000 }
   after(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
   });
+
+  /** Who holds the controller's Lease: the leader, or the last one when it has not yet expired. */
+  async function leaseHolder(): Promise<string | undefined> {
+    const lease = await cp.admin
+      .resource<Lease>(Resources.leases)
+      .get('portico-controller', SYSTEM_NAMESPACE);
+    return lease.spec?.holderIdentity ?? undefined;
+  }
 
   /** Addresses held by Services that may not share them, in one consistent list of all Services. */
   async function violations(): Promise<{ key: string; detail: string }[]> {
@@ -133,7 +148,12 @@ describe('controller: random operations with leader kills', { timeout: 420_000 }
           // The leader of the moment, once there is one (a hand-over takes about the lease duration).
           const leader = await waitFor(
             'a leader to kill',
-            () => replicas.find((x) => x.running && x.log().includes('initial reconcile done')),
+            async (seen) => {
+              const holder = await leaseHolder();
+              const lead = replicas.find((x) => x.identity === holder && x.running);
+              seen({ holder, replicas: replicas.map((x) => `${x.identity}${x.running ? '' : ' (dead)'}`) });
+              return lead?.log().includes('initial reconcile done') ? lead : undefined;
+            },
             // Correctness is what this test checks; on a loaded 2-CPU machine a hand-over can take long.
             { timeoutMs: 30_000 },
           );
@@ -141,7 +161,8 @@ describe('controller: random operations with leader kills', { timeout: 420_000 }
           kills++;
           await start();
         } else if (op % 25 === 12 && rand() < 0.5) {
-          const follower = replicas.find((x) => x.running && !x.log().includes('initial reconcile done'));
+          const holder = await leaseHolder();
+          const follower = replicas.find((x) => x.running && x.identity !== holder);
           if (follower) {
             await follower.stop('SIGKILL');
             await start();

@@ -309,7 +309,11 @@ describe('portico lab: the cluster', () => {
     // Service, bound to its node's address (speaker-l2.e2e.ts tests what it does).
     await waitFor('a host-network speaker pod on every node to start', (seen) => {
       const logs = logsOf(/^portico-system_portico-speaker-[a-z0-9]{5}_/, 'speaker');
-      seen(logs.map((l) => l.slice(-200)));
+      const kubelet = readFileSync(join(stateDir, 'logs', 'kubelet.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('portico-speaker'))
+        .slice(-12);
+      seen({ logs: logs.map((l) => l.slice(-200)), kubelet });
       return [11, 12, 13].every((i) =>
         logs.some(
           (l) => l.includes(`"bindAddress":"192.0.2.${i}"`) && l.includes('"msg":"speaker starting"'),
