@@ -329,6 +329,8 @@ export async function restart(ctx: Context, watch: AddressWatch, old: Controller
 export async function backlog(ctx: Context, watch: AddressWatch, running: ControllerProcess) {
   const { o, admin } = ctx;
   await running.stop('SIGTERM');
+  // Like (d): N Services in the cluster, all to be addressed. The earlier phases' are deleted first.
+  await clearRun(ctx);
   const names = serviceNames('backlog', o.services);
   progress(`backlog: creating ${o.services} Services with no controller running`);
   await forEachLimited(names, o.createConcurrency, async (name) => {
