@@ -4,7 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -286,6 +286,9 @@ describe('portico lab: the cluster', () => {
       denied.log,
       /Forbidden.*system:serviceaccount:default:default.*cannot list resource "secrets"/,
     );
+    // kubectl keeps its cache under the Pod's HOME, its own directory, not in the checkout.
+    assert.ok(existsSync(join(denied.dir, '.kube', 'cache')), 'kubectl cached under the Pod directory');
+    assert.ok(!existsSync(join(root, '.kube')), 'nothing written into the checkout');
   });
 
   it("installs Portico from manifests/ and runs Portico's own image as this checkout's binary", async () => {

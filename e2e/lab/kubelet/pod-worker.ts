@@ -4,7 +4,7 @@
  * and on deletion stop its processes within the grace period and finalise the API object.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClient } from '../../../src/k8s/client.js';
 import { isConflict, isNotFound, oneLine } from '../../../src/k8s/errors.js';
@@ -150,7 +150,12 @@ export class PodWorker {
 
   private processContext(podIPs: string[], kubeconfigPath: string, container: Container): ProcessContext {
     const { node } = this.ctx;
-    const path = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+    // HOME is the Pod's own directory, as a container's is its own filesystem: kubectl's cache and
+    // anything else a program keeps under ~ stays with the Pod, never in the checkout.
+    const path = {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: dirname(kubeconfigPath),
+    };
     return {
       nodeName: node.name,
       hostIP: node.lan.v4,
