@@ -5,7 +5,15 @@
  *
  *   node --import tsx bench/l2-failover.ts [--reps 10] [--scenarios link-cut,sigkill,...]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -64,6 +72,19 @@ function options() {
 }
 
 const RESULTS_DIR = join(packageRoot(), 'bench/results');
+const LOGS_DIR = join(RESULTS_DIR, 'l2-failover-logs');
+
+/** The speakers' logs of the run (every Pod's, restarted ones too), kept beside the JSON. */
+function keepSpeakerLogs(stateDir: string): void {
+  const pods = join(stateDir, 'pods');
+  if (!existsSync(pods)) return;
+  rmSync(LOGS_DIR, { recursive: true, force: true });
+  mkdirSync(LOGS_DIR, { recursive: true });
+  for (const dir of readdirSync(pods)) {
+    const log = join(pods, dir, 'speaker.log');
+    if (existsSync(log)) copyFileSync(log, join(LOGS_DIR, `${dir}.log`));
+  }
+}
 
 async function main(): Promise<number> {
   const opts = options();
@@ -132,6 +153,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
+    keepSpeakerLogs(stateDir);
     stop();
     await teardown({ matchNamespace: isLabTopologyNamespace });
     rmSync(stateDir, { recursive: true, force: true });

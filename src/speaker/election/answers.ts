@@ -17,7 +17,9 @@
  *
  * Yielding. A live peer that does not hear us (it lists us as unheard) computes its placement without
  * us and cannot see our claims. If it claims an IP we own, we stop answering for it instead of
- * answering twice (one-way links, see membership/members.ts).
+ * answering twice (one-way links, see membership/members.ts). We keep claiming it (claimsOf), so it
+ * stays ours in every speaker's placement and nobody else takes it while the deaf peer answers; a node
+ * that was cut off, deaf for a heartbeat or two after the heal, then drops it again.
  */
 import { canonicalIp, type IpEligibility, type Placement } from './placement.js';
 
@@ -76,6 +78,18 @@ export function decideAnswers(input: AnswerInput): Answers {
   }
   const stop = [...answering].filter((ip) => !answer.has(ip));
   return { answer, start, stop, held };
+}
+
+/**
+ * What a node claims in its heartbeats: the IPs it answers, and those it owns but yields to a peer that
+ * cannot hear it. Keeping the yielded ones claimed keeps them its own in every speaker's placement: a
+ * cut-off node coming back (deaf for a heartbeat or two, and claiming everything) does not win them in
+ * non-revertive mode, and a peer that stays deaf answers alone while nobody else takes them.
+ */
+export function claimsOf(answers: Answers): Set<string> {
+  const claims = new Set(answers.answer);
+  for (const h of answers.held) if (h.reason === 'yieldedToPeerThatCannotHearUs') claims.add(h.ip);
+  return claims;
 }
 
 /** `isEligible` for decideAnswers from the same list given to `place`. */

@@ -77,6 +77,12 @@ export interface PlacementInput {
   readonly mode: PlacementMode;
   /** Non-revertive only: node → the IPs it announces now, as claimed in its heartbeats. */
   readonly claims?: ReadonlyMap<string, Iterable<string>>;
+  /**
+   * Non-revertive only: members whose claims are weak (they see no majority, membership/members.ts).
+   * An IP claimed by a weak and a strong member stays with the strong one: after a partition heals,
+   * with the side that saw more members and moved the IP, not with the node that was cut off.
+   */
+  readonly weak?: ReadonlySet<string>;
   /** Extra IPs a node may hold above ceil(m / n); default 1. */
   readonly slack?: number;
 }
@@ -169,7 +175,7 @@ export function place(input: PlacementInput): Placement {
   const load = new Int32Array(nodes.names.length);
 
   if (input.mode === 'nonRevertive' && input.claims) {
-    const claimants = claimantsByIp(input.claims, live);
+    const claimants = claimantsByIp(input.claims, live, input.weak);
     prepared.forEach((p, i) => {
       const claimedBy = claimants.get(p.ip);
       if (!claimedBy) return;
@@ -300,6 +306,7 @@ function mergeEligibility(
 function claimantsByIp(
   claims: ReadonlyMap<string, Iterable<string>>,
   live: ReadonlySet<string>,
+  weak: ReadonlySet<string> | undefined,
 ): Map<string, Set<string>> {
   const byIp = new Map<string, Set<string>>();
   for (const [node, ips] of claims) {
@@ -309,6 +316,12 @@ function claimantsByIp(
       const set = byIp.get(key) ?? new Set<string>();
       set.add(node);
       byIp.set(key, set);
+    }
+  }
+  if (weak && weak.size > 0) {
+    for (const set of byIp.values()) {
+      const strong = [...set].filter((n) => !weak.has(n));
+      if (strong.length > 0 && strong.length < set.size) for (const n of weak) set.delete(n);
     }
   }
   return byIp;

@@ -12,7 +12,7 @@ import { type IPRange, tryParseIP } from '../../api/address.js';
 import { interfacesFor, type L2Ad, l2Scope, nodeSelected, preferenceWeight } from '../../api/l2-policy.js';
 import type { Labels } from '../../k8s/label-selector.js';
 import type { Service } from '../../k8s/types.js';
-import { decideAnswers, eligibilityLookup, type PeerClaims } from '../election/answers.js';
+import { claimsOf, decideAnswers, eligibilityLookup, type PeerClaims } from '../election/answers.js';
 import { canonicalIp, type IpEligibility, type PlacementMode, place } from '../election/placement.js';
 import { eligibleNodes, type NodeFacts } from '../eligibility.js';
 import type { OwnedAddress } from './l2-announcer.js';
@@ -44,8 +44,12 @@ export interface L2PlanInput {
   /** Live peers with the addresses they answer for. */
   peers: readonly PeerClaims[];
   mode: PlacementMode;
+  /** Live members whose claims are weak (they see no majority): contested IPs go to the others. */
+  weak?: readonly string[];
   /** What this node answers for now. */
   answering: ReadonlySet<string>;
+  /** What it claims in its heartbeats now (answering, plus IPs yielded to a peer that cannot hear it). */
+  claiming?: ReadonlySet<string>;
 }
 
 /** Why a Service's address is not announced over L2, or by which node and on which interfaces it is. */
@@ -56,6 +60,8 @@ export type ServiceL2State =
 export interface L2Plan {
   /** The addresses this node answers for, with their interfaces. */
   answer: Map<string, OwnedAddress>;
+  /** What to claim in heartbeats: the answered IPs and those yielded to a peer that cannot hear us. */
+  claims: Set<string>;
   /** Newly answered (take-overs) and dropped, for logs and the failover metric. */
   start: readonly string[];
   stop: readonly string[];
@@ -65,6 +71,8 @@ export interface L2Plan {
   services: Map<string, ServiceL2State[]>;
   /** Per placed address, the nodes that may announce it (live or not). */
   eligible: Map<string, ReadonlySet<string>>;
+  /** Per placed address, its owner and why (for the logs of a start or stop). */
+  owners: Map<string, { owner: string | undefined; reason: string }>;
 }
 
 const inRange = (ip: string, r: IPRange): boolean => {
@@ -125,8 +133,8 @@ export function planL2(input: L2PlanInput): L2Plan {
   }
 
   const claims = new Map(input.peers.map((p) => [p.node, p.claims] as const));
-  claims.set(input.self, input.answering);
-  const placement = place({ ips, live: input.live, mode: input.mode, claims });
+  claims.set(input.self, input.claiming ?? input.answering);
+  const placement = place({ ips, live: input.live, mode: input.mode, claims, weak: new Set(input.weak) });
   const answers = decideAnswers({
     self: input.self,
     placement,
@@ -171,5 +179,16 @@ export function planL2(input: L2PlanInput): L2Plan {
     const nodes = new Set(e.eligible);
     eligible.set(e.ip, before ? new Set([...before].filter((n) => nodes.has(n))) : nodes);
   }
-  return { answer, start: answers.start, stop: answers.stop, held: answers.held, services, eligible };
+  return {
+    answer,
+    claims: claimsOf(answers),
+    start: answers.start,
+    stop: answers.stop,
+    held: answers.held,
+    services,
+    eligible,
+    owners: new Map(
+      [...placement.assignments].map(([ip, a]) => [ip, { owner: a.owner, reason: a.reason }] as const),
+    ),
+  };
 }

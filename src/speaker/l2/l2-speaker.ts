@@ -91,6 +91,8 @@ export class L2Speaker {
   private heartbeat: HeartbeatMembership | undefined;
   private view: MembershipView | undefined;
   private answering = new Set<string>();
+  /** What the heartbeats claim: `answering` plus IPs yielded to a peer that cannot hear us. */
+  private claiming = new Set<string>();
   private scheduled = false;
   private scanTimer: Timer | undefined;
   private statusWrite: Promise<void> = Promise.resolve();
@@ -334,7 +336,12 @@ export class L2Speaker {
         .filter((p) => p.state === 'alive')
         .map((p): PeerClaims => ({ node: p.name, claims: p.claims, hearsUs: p.hearsUs })),
       mode: this.o.mode,
+      weak: [
+        ...view.peers.filter((p) => p.state === 'alive' && p.minority).map((p) => p.name),
+        ...(view.minority ? [this.o.nodeName] : []),
+      ],
       answering: this.answering,
+      claiming: this.claiming,
     });
     this.lastPlan = plan;
     const now = this.o.clock.now();
@@ -344,14 +351,42 @@ export class L2Speaker {
       const seconds = failoverSeconds(this.departures.get(ip), now);
       if (seconds !== undefined) this.o.metrics.failover.observe(seconds);
       this.o.logger.info(
-        { address: ip, ...(seconds !== undefined && { failoverMs: Math.round(seconds * 1000) }) },
+        {
+          address: ip,
+          why: plan.owners.get(ip)?.reason,
+          ...(seconds !== undefined && { failoverMs: Math.round(seconds * 1000) }),
+        },
         'announcing',
       );
     }
-    for (const ip of plan.stop) this.o.logger.info({ address: ip }, 'stopped announcing');
+    for (const ip of plan.stop) {
+      const held = plan.held.find((h) => h.ip === ip);
+      const owner = plan.owners.get(ip);
+      this.o.logger.info(
+        {
+          address: ip,
+          ...(held ? { why: held.reason, holder: held.holder } : { owner: owner?.owner, why: owner?.reason }),
+        },
+        'stopped announcing',
+      );
+    }
+    if (plan.start.length > 0 || plan.stop.length > 0) {
+      this.o.logger.debug(
+        {
+          live: view.live,
+          minority: view.minority,
+          peers: view.peers.map(
+            (p) =>
+              `${p.name}:${p.state}${p.hearsUs ? '' : ':deaf'}${p.minority ? ':minority' : ''}:[${[...p.claims].join(' ')}]`,
+          ),
+        },
+        'membership at the change',
+      );
+    }
     this.answering = new Set(plan.answer.keys());
     this.announcer.setOwned(plan.answer);
-    this.heartbeat.setClaims(this.answering);
+    this.claiming = plan.claims;
+    this.heartbeat.setClaims(this.claiming);
     this.heartbeat.setPeers(this.peers());
     this.writeStatuses(plan, services, view.live);
   }

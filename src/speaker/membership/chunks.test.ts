@@ -23,6 +23,7 @@ const chunkOf = (version: number, index: number, count: number, ips: string[]): 
   status: 'alive',
   incarnation: 1,
   seq: index + 1,
+  sentAt: index,
   claimsVersion: version,
   chunkIndex: index,
   chunkCount: count,

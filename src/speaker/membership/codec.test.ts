@@ -10,6 +10,7 @@ import {
   heartbeatOverhead,
   MAX_NAME_BYTES,
   RELAY_OVERHEAD,
+  WIRE_VERSION,
 } from './codec.js';
 import { createKeyring } from './keyring.js';
 import { nodeTag } from './tags.js';
@@ -22,6 +23,7 @@ const heartbeat = (overrides: Partial<Heartbeat> = {}): Heartbeat => ({
   status: 'alive',
   incarnation: 1_767_225_600_000,
   seq: 42,
+  sentAt: 86_400_123,
   claimsVersion: 3,
   chunkIndex: 0,
   chunkCount: 1,
@@ -45,6 +47,7 @@ const heartbeats: fc.Arbitrary<Heartbeat> = fc
     status: fc.constantFrom('alive' as const, 'joining' as const, 'leaving' as const),
     incarnation: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
     seq: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+    sentAt: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
     claimsVersion: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
     chunkCount: fc.integer({ min: 1, max: 65_535 }),
     unheard: fc.array(nodeName.map(nodeTag), { maxLength: 16 }),
@@ -67,7 +70,7 @@ const canonical = (ip: string): string => {
 
 /** Signs arbitrary bytes as a datagram of `type`, to reach the parser behind the HMAC check. */
 function signed(type: number, body: Uint8Array): Buffer {
-  const header = Buffer.from([0x50, 0x4d, 1, type, 0, 0, 0, 0]);
+  const header = Buffer.from([0x50, 0x4d, WIRE_VERSION, type, 0, 0, 0, 0]);
   header.writeUInt32BE(keys.signing.id, 4);
   const data = Buffer.concat([header, body]);
   return Buffer.concat([data, createHmac('sha256', keys.signing.key).update(data).digest()]);
@@ -166,7 +169,7 @@ describe('membership codec', () => {
     });
     const bad = Buffer.from(encodeHeartbeat(heartbeat(), keys));
     bad[2] = 9;
-    assert.deepEqual(decode(bad, keys), { ok: false, error: 'unsupported version 9; this speaker speaks 1' });
+    assert.deepEqual(decode(bad, keys), { ok: false, error: 'unsupported version 9; this speaker speaks 2' });
     assert.deepEqual(decode(signed(1, Buffer.from([0, 3, 0x41])), keys), {
       ok: false,
       error: 'truncated: node name needs 3 bytes, 1 left',
@@ -208,5 +211,15 @@ describe('membership codec', () => {
       encodeRelay({ relayer: nodeTag('r'), ageMs: 5, inner: bytes }, keys).length,
       bytes.length + RELAY_OVERHEAD,
     );
+  });
+
+  it('carries the minority flag in the status byte, beside the status', () => {
+    for (const status of ['alive', 'joining', 'leaving'] as const) {
+      for (const minority of [true, false]) {
+        const r = decode(encodeHeartbeat(heartbeat({ status, minority }), keys), keys);
+        assert.ok(r.ok && r.value.type === 'heartbeat');
+        assert.deepEqual([r.value.heartbeat.status, r.value.heartbeat.minority ?? false], [status, minority]);
+      }
+    }
   });
 });

@@ -2,9 +2,10 @@
  * The membership wire format: UDP datagrams authenticated with HMAC-SHA256 under the cluster's shared
  * key (keyring.ts). Big-endian throughout.
  *
- *   header     magic "PM" (2) | version 1 (1) | type (1): 1 heartbeat, 2 relay | key id (4)
- *   heartbeat  status (1): 0 alive, 1 joining, 2 leaving | name length (1) | node name (1-253)
- *              | incarnation (6) | sequence (6) | claims version (4) | chunk index (2) | chunk count (2)
+ *   header     magic "PM" (2) | version 2 (1) | type (1): 1 heartbeat, 2 relay | key id (4)
+ *   heartbeat  status (1): 0 alive, 1 joining, 2 leaving, + 0x80 minority | name length (1) | node name (1-253)
+ *              | incarnation (6) | sequence (6) | sent at (6) | claims version (4) | chunk index (2)
+ *              | chunk count (2)
  *              | unheard count (1) | unheard node tags (8 each)
  *              | IPv4 count (2) | IPv4 addresses (4 each) | IPv6 count (2) | IPv6 addresses (16 each)
  *   relay      relayer tag (8) | age ms (4) | inner length (2) | inner heartbeat datagram, as received
@@ -13,7 +14,9 @@
  * A heartbeat carries one chunk of the sender's claims (the IPs it answers for): the sender splits its
  * claims into chunks that fit `maxDatagramBytes` and numbers each set of chunks with a claims version
  * (chunks.ts), so liveness never depends on IP fragmentation, however many IPs a node announces. The
- * incarnation (the sender's start time in ms) and sequence number order datagrams for replay rejection.
+ * incarnation (the sender's start time in ms) and sequence number order datagrams for replay rejection;
+ * `sent at` (the sender's monotonic clock, ms) lets a receiver drop a heartbeat that arrives late (held
+ * in a kernel queue while a link was down, say) instead of taking its old news for new.
  *
  * `decode` never throws: any input gives a message or `{ ok: false, error }` with a one-line reason.
  * The HMAC is checked before any field is parsed.
@@ -30,10 +33,17 @@ export type MemberStatus = 'alive' | 'joining' | 'leaving';
 export interface Heartbeat {
   readonly sender: string;
   readonly status: MemberStatus;
+  /**
+   * The sender sees no strict majority of its configured members alive (or did so a moment ago): its
+   * claims may come from a side of a partition that could not know better, and yield to others'.
+   */
+  readonly minority?: boolean;
   /** Bumps on every start of the sender (its start time in ms); below 2^48. */
   readonly incarnation: number;
   /** Increases with every datagram of an incarnation; below 2^48. */
   readonly seq: number;
+  /** The sender's monotonic clock when it sent this, in whole ms; below 2^48. Only differences mean anything. */
+  readonly sentAt: number;
   readonly claimsVersion: number;
   readonly chunkIndex: number;
   readonly chunkCount: number;
@@ -62,7 +72,7 @@ export type Message =
     };
 
 const MAGIC = 0x504d;
-const VERSION = 1;
+export const WIRE_VERSION = 2;
 const TYPE_HEARTBEAT = 1;
 const TYPE_RELAY = 2;
 const HEADER_BYTES = 8;
@@ -71,6 +81,7 @@ export const MAX_NAME_BYTES = 253;
 export const MAX_UNHEARD = 64;
 const U48_LIMIT = 2 ** 48;
 const STATUSES: readonly MemberStatus[] = ['alive', 'joining', 'leaving'];
+const MINORITY_FLAG = 0x80;
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** What a relay adds around the heartbeat it carries. */
@@ -78,7 +89,9 @@ export const RELAY_OVERHEAD = HEADER_BYTES + TAG_BYTES + 4 + 2 + MAC_BYTES;
 
 /** Bytes of a heartbeat besides its IP addresses. */
 export function heartbeatOverhead(nameBytes: number, unheardCount: number): number {
-  return HEADER_BYTES + 2 + nameBytes + 6 + 6 + 4 + 2 + 2 + 1 + TAG_BYTES * unheardCount + 2 + 2 + MAC_BYTES;
+  return (
+    HEADER_BYTES + 2 + nameBytes + 6 + 6 + 6 + 4 + 2 + 2 + 1 + TAG_BYTES * unheardCount + 2 + 2 + MAC_BYTES
+  );
 }
 
 export const maxHeartbeatOverhead = (maxUnheard: number): number =>
@@ -93,6 +106,7 @@ export function encodeHeartbeat(h: Heartbeat, keys: Keyring): Buffer {
   if (!isNodeName(h.sender)) throw new RangeError(`"${h.sender}" is not a valid node name`);
   checkUint(h.incarnation, U48_LIMIT, 'incarnation');
   checkUint(h.seq, U48_LIMIT, 'sequence');
+  checkUint(h.sentAt, U48_LIMIT, 'sent at');
   checkUint(h.claimsVersion, 2 ** 32, 'claims version');
   checkUint(h.chunkCount, 2 ** 16, 'chunk count');
   if (
@@ -112,10 +126,11 @@ export function encodeHeartbeat(h: Heartbeat, keys: Keyring): Buffer {
   }
   if (v4.length >= 2 ** 16 || v6.length >= 2 ** 16) throw new RangeError('too many IPs in one chunk');
   const body = Buffer.concat([
-    Buffer.from([STATUSES.indexOf(h.status), h.sender.length]),
+    Buffer.from([STATUSES.indexOf(h.status) | (h.minority ? MINORITY_FLAG : 0), h.sender.length]),
     Buffer.from(h.sender, 'ascii'),
     uint(h.incarnation, 6),
     uint(h.seq, 6),
+    uint(h.sentAt, 6),
     uint(h.claimsVersion, 4),
     uint(h.chunkIndex, 2),
     uint(h.chunkCount, 2),
@@ -177,8 +192,8 @@ function authenticate(buf: Buffer, keys: Keyring): number {
   }
   if (buf.readUInt16BE(0) !== MAGIC) throw new DecodeError('not a Portico membership datagram (bad magic)');
   const version = buf.readUInt8(2);
-  if (version !== VERSION)
-    throw new DecodeError(`unsupported version ${version}; this speaker speaks ${VERSION}`);
+  if (version !== WIRE_VERSION)
+    throw new DecodeError(`unsupported version ${version}; this speaker speaks ${WIRE_VERSION}`);
   const type = buf.readUInt8(3);
   if (type !== TYPE_HEARTBEAT && type !== TYPE_RELAY) throw new DecodeError(`unknown message type ${type}`);
   const keyId = buf.readUInt32BE(4);
@@ -197,13 +212,16 @@ function authenticate(buf: Buffer, keys: Keyring): number {
 }
 
 function readHeartbeat(r: ByteReader): Heartbeat {
-  const statusCode = r.u8('status');
+  const statusByte = r.u8('status');
+  const statusCode = statusByte & ~MINORITY_FLAG;
   const status = STATUSES[statusCode];
   if (!status) throw new DecodeError(`unknown member status ${statusCode}`);
+  const minority = (statusByte & MINORITY_FLAG) !== 0;
   const sender = r.bytes(r.u8('name length'), 'node name').toString('latin1');
   if (!isNodeName(sender)) throw new DecodeError(`sender ${JSON.stringify(sender)} is not a valid node name`);
   const incarnation = r.u48('incarnation');
   const seq = r.u48('sequence');
+  const sentAt = r.u48('sent at');
   const claimsVersion = r.u32('claims version');
   const chunkIndex = r.u16('chunk index');
   const chunkCount = r.u16('chunk count');
@@ -220,7 +238,19 @@ function readHeartbeat(r: ByteReader): Heartbeat {
     const count = r.u16(`IPv${width === 4 ? 4 : 6} count`);
     for (let i = 0; i < count; i++) ips.push(ipToText(r.bytes(width, 'address')));
   }
-  return { sender, status, incarnation, seq, claimsVersion, chunkIndex, chunkCount, unheard, ips };
+  return {
+    sender,
+    status,
+    ...(minority && { minority }),
+    incarnation,
+    seq,
+    sentAt,
+    claimsVersion,
+    chunkIndex,
+    chunkCount,
+    unheard,
+    ips,
+  };
 }
 
 function expectEnd(r: ByteReader): void {
@@ -230,7 +260,7 @@ function expectEnd(r: ByteReader): void {
 function seal(type: number, body: Buffer, keys: Keyring): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt16BE(MAGIC, 0);
-  header.writeUInt8(VERSION, 2);
+  header.writeUInt8(WIRE_VERSION, 2);
   header.writeUInt8(type, 3);
   header.writeUInt32BE(keys.signing.id, 4);
   const signed = Buffer.concat([header, body]);

@@ -42,11 +42,13 @@ describe('hand-over', () => {
       lastHeardAt: 0,
       direct: true,
       hearsUs: true,
+      minority: false,
       claims: new Set(claims),
     });
     const view: MembershipView = {
       self: 'me',
       status: 'leaving',
+      minority: false,
       live: ['a'],
       peers: [
         peer('a', 'alive', ['198.51.100.1']),

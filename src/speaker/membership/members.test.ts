@@ -218,6 +218,7 @@ describe('membership: leaving, restarts, replays', () => {
             status: 'alive',
             incarnation,
             seq,
+            sentAt: seq,
             claimsVersion: 0,
             chunkIndex: 0,
             chunkCount: 1,
@@ -251,6 +252,7 @@ describe('membership: leaving, restarts, replays', () => {
         status: 'alive',
         incarnation: 9,
         seq: 1,
+        sentAt: 0,
         claimsVersion: 0,
         chunkIndex: 0,
         chunkCount: 1,
@@ -270,6 +272,7 @@ describe('membership: leaving, restarts, replays', () => {
             status: 'alive',
             incarnation,
             seq: 1,
+            sentAt: 0,
             claimsVersion: 0,
             chunkIndex: 0,
             chunkCount: 1,
@@ -298,6 +301,60 @@ describe('membership: leaving, restarts, replays', () => {
     w.runTo(1200);
     assert.deepEqual(w.live('a'), ['a']);
     assert.ok(w.ignored.some((r) => r === 'a: heartbeat from unconfigured node b'));
+  });
+});
+
+describe('membership: late heartbeats', () => {
+  const beat = (seq: number, sentAt: number, ips: string[] = []) => {
+    const d = decode(
+      encodeHeartbeat(
+        {
+          sender: 'b',
+          status: 'alive',
+          incarnation: 7,
+          seq,
+          sentAt,
+          claimsVersion: seq,
+          chunkIndex: 0,
+          chunkCount: 1,
+          unheard: [],
+          ips,
+        },
+        keyring,
+      ),
+      keyring,
+    );
+    assert.ok(d.ok);
+    return d.value;
+  };
+
+  it('ignores a heartbeat held back longer than the timeout (a queue released at a link heal), whatever its sequence', () => {
+    const a = new Membership({ self: 'a', incarnation: 1, keyring }, 0);
+    a.setPeers([{ name: 'b', address: 'b' }], 0);
+    // b's clock is 50 s ahead of ours; delivery takes 1 ms.
+    for (let t = 100; t <= 1000; t += 100)
+      assert.equal(a.received(beat(t / 100, 50_000 + t - 1), t).ignored, undefined);
+    a.tick(1400);
+    assert.equal(a.view(1400).peers[0]!.state, 'down');
+    // Sent at 1050 (b's news then: it claims 198.51.100.1), delivered at 3050 with the queue it sat in.
+    const late = a.received(beat(11, 51_050, ['198.51.100.1']), 3050);
+    assert.match(late.ignored ?? '', /^heartbeat from b arrived 199\d ms late$/);
+    assert.equal(a.view(3050).peers[0]!.state, 'down', 'old news does not bring it back');
+    const fresh = a.received(beat(40, 53_049), 3050);
+    assert.equal(fresh.ignored, undefined);
+    assert.equal(a.view(3050).peers[0]!.state, 'alive');
+    assert.deepEqual([...a.view(3050).peers[0]!.claims], []);
+  });
+
+  it('never takes fresh heartbeats for late ones when the clocks run at rates 500 ppm apart for an hour', () => {
+    const a = new Membership({ self: 'a', incarnation: 1, keyring }, 0);
+    a.setPeers([{ name: 'b', address: 'b' }], 0);
+    let seq = 0;
+    for (let t = 100; t <= 3_600_000; t += 100) {
+      const out = a.received(beat(++seq, Math.floor(t * 0.9995)), t);
+      if (out.ignored) assert.fail(`${out.ignored} at ${t} ms`);
+      if (t % 1000 === 0) a.tick(t);
+    }
   });
 });
 
@@ -385,5 +442,86 @@ describe('membership: asymmetric links', () => {
       const down = w.stateChanges(n).find((c) => c.kind === 'state' && c.member === 'b' && c.to === 'down');
       assert.ok(down?.kind === 'state' && down.at - lastHeard <= TIMEOUT + 10, `${n}: ${down?.at}`);
     }
+  });
+});
+
+describe('membership: minority', () => {
+  it('says so while it sees no strict majority alive, for two timeouts after, and its peers hear it', () => {
+    const wire = new Wire(['a', 'b', 'c']);
+    wire.runTo(1000);
+    for (const n of ['a', 'b', 'c']) assert.equal(wire.member(n).view(wire.now).minority, false, n);
+    for (const other of ['b', 'c']) {
+      wire.cuts.add(`a>${other}`);
+      wire.cuts.add(`${other}>a`);
+    }
+    wire.runTo(1500);
+    assert.equal(wire.member('a').view(wire.now).minority, true, 'alone among three');
+    assert.equal(wire.member('b').view(wire.now).minority, false, 'two of three');
+    wire.cuts.clear();
+    wire.runTo(1650);
+    assert.deepEqual(wire.live('a'), ['a', 'b', 'c']);
+    assert.equal(wire.member('a').view(wire.now).minority, true, 'still within the grace after the heal');
+    const seenByB = wire
+      .member('b')
+      .view(wire.now)
+      .peers.find((p) => p.name === 'a');
+    assert.equal(seenByB?.minority, true, "b heard a's flag");
+    wire.runTo(1650 + 2 * TIMEOUT + 10);
+    assert.equal(wire.member('a').view(wire.now).minority, false);
+    assert.equal(
+      wire
+        .member('b')
+        .view(wire.now)
+        .peers.find((p) => p.name === 'a')?.minority,
+      false,
+    );
+  });
+
+  it('reports every flip of the flags placement uses, its own minority included, as a change', () => {
+    const wire = new Wire(['a', 'b', 'c']);
+    wire.runTo(1000);
+    for (const list of wire.changes.values()) list.length = 0;
+    const flags = (name: string) => wire.changes.get(name)!.filter((c) => c.kind === 'flags');
+    for (const other of ['b', 'c']) {
+      wire.cuts.add(`a>${other}`);
+      wire.cuts.add(`${other}>a`);
+    }
+    wire.runTo(1500);
+    assert.deepEqual(
+      flags('a').map((c) => c.member),
+      ['a'],
+      'a reports its own minority when it starts',
+    );
+    wire.cuts.clear();
+    // b hears a again: a's first heartbeats list b as unheard; then a hears b; a's minority then ends.
+    wire.runTo(1500 + 2 * TIMEOUT + 100);
+    const seenByB = flags('b').filter((c) => c.member === 'a');
+    assert.ok(seenByB.length >= 1, 'b is told when a starts hearing it, or when its minority ends');
+    assert.equal(flags('a').filter((c) => c.member === 'a').length, 2, 'a reports its minority ending');
+    const view = wire
+      .member('b')
+      .view(wire.now)
+      .peers.find((p) => p.name === 'a')!;
+    assert.deepEqual([view.hearsUs, view.minority], [true, false]);
+  });
+
+  it('asks to be ticked when its own minority grace ends, so the end is reported on time', () => {
+    const wire = new Wire(['a', 'b', 'c']);
+    wire.runTo(1000);
+    for (const other of ['b', 'c']) {
+      wire.cuts.add(`a>${other}`);
+      wire.cuts.add(`${other}>a`);
+    }
+    wire.runTo(1500);
+    const a = wire.member('a');
+    wire.cuts.clear();
+    wire.runTo(1600);
+    assert.ok(a.nextDeadline() <= 1600 + 2 * TIMEOUT, `next deadline ${a.nextDeadline()}`);
+  });
+
+  it('is never minority alone in a one-node cluster', () => {
+    const solo = new Wire(['solo']);
+    solo.runTo(1000);
+    assert.equal(solo.member('solo').view(solo.now).minority, false);
   });
 });

@@ -63,6 +63,7 @@ import {
   type Message,
   RELAY_OVERHEAD,
 } from './codec.js';
+import { judgeDelay } from './delay.js';
 import type { Keyring } from './keyring.js';
 import { type MembershipOptions, membershipOptions } from './options.js';
 import { type MemberState, newPeerRecord, ordering, type PeerRecord, stateAfter } from './peer-record.js';
@@ -97,6 +98,9 @@ export class Membership {
   private chunks: string[][] = [[]];
   private sentUnheard: ReadonlySet<string> = new Set();
   private unheardCheckedAt = Number.NEGATIVE_INFINITY;
+  private minorityUntil = Number.NEGATIVE_INFINITY;
+  /** The minority flag as last reported in a change, so that its flips are reported too. */
+  private reportedMinority = false;
   private readonly peers = new Map<string, PeerRecord>();
   private readonly names = new Map<string, string>();
   private readonly requests = new RelayRequests();
@@ -207,6 +211,7 @@ export class Membership {
         this.requests.update(record.name, new Set());
       }
     }
+    this.reportMinority(now, changes);
     // A new suspect is asked about at once, so relays start before its timeout.
     if (this.unheardTags(now).some((tag) => !this.sentUnheard.has(tag))) announce = true;
     this.unheardCheckedAt = now;
@@ -224,6 +229,7 @@ export class Membership {
   nextDeadline(): number {
     let next = this.nextHeartbeatAt;
     if (this.status === 'joining') next = Math.min(next, this.startedAt + this.options.timeoutMs);
+    if (this.reportedMinority) next = Math.min(next, this.minorityUntil);
     for (const record of this.peers.values()) {
       if ((record.state === 'alive' || record.state === 'joining') && record.lastHeardAt !== undefined) {
         next = Math.min(next, record.lastHeardAt + this.options.timeoutMs);
@@ -258,13 +264,40 @@ export class Membership {
         lastHeardAt: r.lastHeardAt,
         direct: r.lastDirectAt !== undefined && now - r.lastDirectAt < this.options.suspectAfterMs,
         hearsUs: !r.unheard.has(this.selfTag),
+        minority: r.minority,
         claims: r.claims.claims,
       });
     }
     peers.sort((a, b) => (a.name < b.name ? -1 : 1));
     const live = peers.filter((p) => p.state === 'alive').map((p) => p.name);
     if (this.status === 'alive') live.push(this.self);
-    return { self: this.self, status: this.status, peers, live: live.sort() };
+    return { self: this.self, status: this.status, peers, live: live.sort(), minority: this.minority(now) };
+  }
+
+  /**
+   * Whether this node is on the small side: it sees no strict majority of the configured members
+   * (itself included) alive. It stays so for two timeouts after it sees a majority again, long enough
+   * for the other side to hear it say so while both still claim the same IPs after a partition heals:
+   * non-revertive placement then keeps each contested IP with the side that could see the most.
+   */
+  private minority(now: number): boolean {
+    let configured = 1;
+    let live = this.status === 'leaving' ? 0 : 1;
+    for (const r of this.peers.values()) {
+      if (r.address === undefined) continue;
+      configured++;
+      if (r.state === 'alive' || r.state === 'joining') live++;
+    }
+    if (configured > 1 && live * 2 <= configured) this.minorityUntil = now + 2 * this.options.timeoutMs;
+    return now < this.minorityUntil;
+  }
+
+  /** Adds a change when this node's own minority flag flipped since it was last reported. */
+  private reportMinority(now: number, changes: MemberChange[]): void {
+    const minority = this.minority(now);
+    if (minority === this.reportedMinority) return;
+    this.reportedMinority = minority;
+    changes.push({ kind: 'flags', member: this.self, at: now });
   }
 
   private accept(h: Heartbeat, bytes: Uint8Array, now: number, heardAt: number, direct: boolean): Output {
@@ -281,8 +314,17 @@ export class Membership {
     const order = ordering(record, h);
     if (order !== 'newLife' && order !== 'next') return ignored(`${order} heartbeat from ${h.sender}`);
 
-    const changes: MemberChange[] = [];
     const newLife = order === 'newLife';
+    const delay = judgeDelay(
+      newLife ? undefined : record.delay,
+      h.sentAt,
+      heardAt,
+      now,
+      this.options.timeoutMs,
+    );
+    if (delay.late) return ignored(`heartbeat from ${h.sender} arrived ${Math.round(delay.byMs)} ms late`);
+    record.delay = delay.base;
+    const changes: MemberChange[] = [];
     const restarted = newLife && record.incarnation !== undefined;
     const claimsBefore = record.claims.claims;
     if (newLife) {
@@ -295,12 +337,18 @@ export class Membership {
       record.lastDirectAt = now;
       record.latest = { bytes: Buffer.from(bytes), at: now };
     }
+    const flagsBefore = `${record.unheard.has(this.selfTag)}:${record.minority}`;
     record.unheard = new Set(h.unheard);
+    record.minority = h.minority ?? false;
     const next = stateAfter(record, h, newLife);
     if (next !== record.state || restarted) {
       const cause: ChangeCause = restarted ? 'restart' : next === 'left' ? 'leaving' : 'heartbeat';
       this.transition(record, next, cause, now, changes);
+    } else if (`${record.unheard.has(this.selfTag)}:${record.minority}` !== flagsBefore) {
+      // Whether it hears us, and whether it sees a majority, steer placement: the view must follow them.
+      changes.push({ kind: 'flags', member: record.name, at: now });
     }
+    this.reportMinority(now, changes);
     record.claims.accept(h);
     const claims = record.claims.claims;
     if (claims.size !== claimsBefore.size || [...claims].some((ip) => !claimsBefore.has(ip))) {
@@ -365,8 +413,10 @@ export class Membership {
         {
           sender: this.self,
           status: this.status,
+          minority: this.minority(now),
           incarnation: this.incarnation,
           seq: ++this.seq,
+          sentAt: Math.max(0, Math.floor(now)),
           claimsVersion: this.claimsVersion,
           chunkIndex,
           chunkCount: this.chunks.length,

@@ -17,7 +17,7 @@ it('membership options: defaults, overrides, and a one-line error for impossible
   assert.throws(() => membershipOptions({ intervalMs: 1.5 }), /every option must be a non-negative integer/);
   assert.throws(
     () => membershipOptions({ maxDatagramBytes: 500 }),
-    /maxDatagramBytes must be between 518 and 65507/,
+    /maxDatagramBytes must be between 524 and 65507/,
   );
   assert.throws(() => membershipOptions({ relayFanout: 9 }), /relayFanout must be at most 8/);
 });

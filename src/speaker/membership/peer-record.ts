@@ -1,6 +1,7 @@
 /** What one member knows about one peer, and the ordering rules for the peer's datagrams. */
 import { ClaimsAssembler } from './chunks.js';
 import type { Heartbeat } from './codec.js';
+import type { DelayBase } from './delay.js';
 
 export type MemberState = 'unknown' | 'joining' | 'alive' | 'left' | 'down';
 
@@ -18,9 +19,13 @@ export interface PeerRecord {
   lastDirectAt: number | undefined;
   /** Tags of the peers it does not hear, from its latest heartbeat. */
   unheard: ReadonlySet<string>;
+  /** Its latest heartbeat said it sees no majority (codec.ts). */
+  minority: boolean;
   claims: ClaimsAssembler;
   /** Its latest datagram heard directly, kept to relay on request. */
   latest: { bytes: Buffer; at: number } | undefined;
+  /** The least delay seen, as (arrival − its `sentAt`), with the time it was last updated (delay.ts). */
+  delay: DelayBase | undefined;
 }
 
 export function newPeerRecord(name: string, tag: string, address: string, now: number): PeerRecord {
@@ -35,8 +40,10 @@ export function newPeerRecord(name: string, tag: string, address: string, now: n
     lastHeardAt: undefined,
     lastDirectAt: undefined,
     unheard: new Set(),
+    minority: false,
     claims: new ClaimsAssembler(),
     latest: undefined,
+    delay: undefined,
   };
 }
 

@@ -156,6 +156,48 @@ describe('simulated cluster', () => {
     assert.deepEqual(sim.responders(), owners);
   });
 
+  it('non-revertive: a node cut off and back takes nothing back either (the majority keeps what it moved)', () => {
+    const sim = cluster({ mode: 'nonRevertive' });
+    sim.run(2000);
+    const cutOff = [...sim.answering('node-d')];
+    assert.ok(cutOff.length > 0);
+    sim.partition([['node-d'], NODES.filter((n) => n !== 'node-d')]);
+    sim.run(3000);
+    const movedTo = (ip: string) => (sim.responders().get(ip) ?? []).filter((n) => n !== 'node-d');
+    const moved = new Map(cutOff.map((ip) => [ip, movedTo(ip)]));
+    for (const nodes of moved.values()) assert.equal(nodes.length, 1);
+    sim.heal();
+    settle(sim, 4000, 1000);
+    sim.run(3000);
+    assert.ok(sim.oneResponderPerIp());
+    for (const ip of cutOff) assert.deepEqual(sim.responders().get(ip), moved.get(ip), ip);
+    assert.equal(sim.answering('node-d').size, 0);
+  });
+
+  for (const how of ['drop', 'hold'] as const) {
+    it(`non-revertive, three nodes: one cut off for 2 s and back leaves the moved IPs where they went (datagrams across the cut ${how === 'drop' ? 'lost' : 'held and delivered late at the heal'})`, () => {
+      const nodes = NODES.slice(0, 3);
+      for (let seed = 1; seed <= 10; seed++) {
+        const sim = cluster({ nodes, ips: IPS.slice(0, 6), mode: 'nonRevertive', seed });
+        sim.run(2000);
+        const cutNode = 'node-a';
+        const cutOff = [...sim.answering(cutNode)];
+        assert.ok(cutOff.length > 0);
+        sim.partition([[cutNode], nodes.filter((n) => n !== cutNode)], how);
+        sim.run(4000);
+        const moved = new Map(
+          cutOff.map((ip) => [ip, (sim.responders().get(ip) ?? []).filter((n) => n !== cutNode)]),
+        );
+        sim.heal();
+        settle(sim, 4000, 1000);
+        sim.run(7000);
+        assert.ok(sim.oneResponderPerIp(), `seed ${seed}`);
+        for (const ip of cutOff)
+          assert.deepEqual(sim.responders().get(ip), moved.get(ip), `seed ${seed}: ${ip}`);
+      }
+    });
+  }
+
   it('one-way link: relays keep views equal, and never two responders', () => {
     const sim = cluster();
     sim.run(2000);

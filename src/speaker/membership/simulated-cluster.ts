@@ -4,7 +4,7 @@
  * hand-over); datagrams are really encoded, signed and decoded, and travel with a latency, seeded
  * random loss, and link cuts (partitions, one-way failures). Time only moves between events.
  */
-import { decideAnswers, eligibilityLookup } from '../election/answers.js';
+import { claimsOf, decideAnswers, eligibilityLookup } from '../election/answers.js';
 import { Heap } from '../election/heap.js';
 import { type IpEligibility, type PlacementMode, place } from '../election/placement.js';
 import { decode } from './codec.js';
@@ -34,6 +34,8 @@ interface SimNode {
   readonly name: string;
   membership: Membership | undefined;
   answering: Set<string>;
+  /** What it claims in its heartbeats: answered, or owned and yielded to a peer that cannot hear it. */
+  claiming: Set<string>;
   handover: Handover | undefined;
   tickAt: number;
 }
@@ -55,7 +57,9 @@ export class SimulatedCluster {
   private readonly nodes = new Map<string, SimNode>();
   private readonly events = new Heap<SimEvent>((a, b) => (a.at !== b.at ? a.at < b.at : a.seq < b.seq));
   private readonly keyring: Keyring = createKeyring(['simulated cluster secret']);
-  private readonly cuts = new Set<string>();
+  /** Cut links: datagrams are dropped, or held and delivered at the heal (a kernel's neighbour queue). */
+  private readonly cuts = new Map<string, 'drop' | 'hold'>();
+  private held: { from: string; datagram: Datagram }[] = [];
   private readonly demands: IpEligibility[];
   private readonly isEligible: (ip: string, node: string) => boolean;
   private readonly random: () => number;
@@ -84,7 +88,14 @@ export class SimulatedCluster {
       this.options.nodes.map((n) => ({ name: n, address: n })),
       this.now,
     );
-    const node: SimNode = { name, membership, answering: new Set(), handover: undefined, tickAt: Number.NaN };
+    const node: SimNode = {
+      name,
+      membership,
+      answering: new Set(),
+      claiming: new Set(),
+      handover: undefined,
+      tickAt: Number.NaN,
+    };
     this.nodes.set(name, node);
     this.reschedule(node);
   }
@@ -94,6 +105,7 @@ export class SimulatedCluster {
     const node = this.node(name);
     node.membership = undefined;
     node.answering = new Set();
+    node.claiming = new Set();
     node.handover = undefined;
   }
 
@@ -106,23 +118,31 @@ export class SimulatedCluster {
     this.afterEvent(node, true);
   }
 
-  /** Cuts the network between the groups (nodes in no group are cut from everyone). */
-  partition(groups: readonly (readonly string[])[]): void {
+  /**
+   * Cuts the network between the groups (nodes in no group are cut from everyone). With `hold`, what is
+   * sent across the cut is delivered when it heals, late and before anything newer, as a Linux sender
+   * does with what it queued for an unresolved neighbour while its link was down.
+   */
+  partition(groups: readonly (readonly string[])[], how: 'drop' | 'hold' = 'drop'): void {
     const groupOf = new Map(groups.flatMap((g, i) => g.map((n) => [n, i] as const)));
     for (const a of this.options.nodes) {
       for (const b of this.options.nodes) {
-        if (a !== b && (groupOf.get(a) === undefined || groupOf.get(a) !== groupOf.get(b))) this.cut(a, b);
+        if (a !== b && (groupOf.get(a) === undefined || groupOf.get(a) !== groupOf.get(b)))
+          this.cut(a, b, how);
       }
     }
   }
 
   /** Cuts datagrams from `from` to `to` only. */
-  cut(from: string, to: string): void {
-    this.cuts.add(`${from}>${to}`);
+  cut(from: string, to: string, how: 'drop' | 'hold' = 'drop'): void {
+    this.cuts.set(`${from}>${to}`, how);
   }
 
   heal(): void {
     this.cuts.clear();
+    const held = this.held;
+    this.held = [];
+    for (const { from, datagram } of held) this.transmit(from, datagram, true);
   }
 
   running(): string[] {
@@ -217,19 +237,23 @@ export class SimulatedCluster {
       const step = advanceHandover(node.handover, claimedByLivePeers(view), this.now);
       node.handover = step.handover;
       node.answering = new Set(step.handover.holding);
+      node.claiming = new Set(node.answering);
       this.dispatch(node, membership.setClaims(node.answering, this.now));
       if (step.done) {
         this.crash(node.name);
         return;
       }
     } else if (view.status === 'alive') {
-      const claims = new Map<string, Iterable<string>>([[node.name, node.answering]]);
+      const claims = new Map<string, Iterable<string>>([[node.name, node.claiming]]);
       for (const peer of view.peers) if (peer.state === 'alive') claims.set(peer.name, peer.claims);
+      const weak = new Set(view.peers.filter((p) => p.state === 'alive' && p.minority).map((p) => p.name));
+      if (view.minority) weak.add(node.name);
       const placement = place({
         ips: this.demands,
         live: view.live,
         mode: this.options.mode ?? 'revertive',
         claims,
+        weak,
       });
       const answers = decideAnswers({
         self: node.name,
@@ -242,7 +266,8 @@ export class SimulatedCluster {
       });
       this.stats.takeovers += answers.start.length;
       node.answering = new Set(answers.answer);
-      this.dispatch(node, membership.setClaims(node.answering, this.now));
+      node.claiming = claimsOf(answers);
+      this.dispatch(node, membership.setClaims(node.claiming, this.now));
     }
     this.reschedule(node);
   }
@@ -263,9 +288,14 @@ export class SimulatedCluster {
     return output.changes.length > 0;
   }
 
-  private transmit(from: string, datagram: Datagram): void {
-    this.stats.sent++;
-    if (this.cuts.has(`${from}>${datagram.address}`) || this.random() < (this.options.lossRate ?? 0)) {
+  private transmit(from: string, datagram: Datagram, released = false): void {
+    if (!released) this.stats.sent++;
+    const cut = this.cuts.get(`${from}>${datagram.address}`);
+    if (cut === 'hold') {
+      this.held.push({ from, datagram });
+      return;
+    }
+    if (cut === 'drop' || this.random() < (this.options.lossRate ?? 0)) {
       this.stats.lost++;
       return;
     }

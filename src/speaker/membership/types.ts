@@ -31,7 +31,9 @@ export type MemberChange =
       readonly member: string;
       readonly at: number;
       readonly claims: ReadonlySet<string>;
-    };
+    }
+  /** Whether the member hears us or sees a majority changed (for this node: its own minority flag). */
+  | { readonly kind: 'flags'; readonly member: string; readonly at: number };
 
 export interface Datagram {
   readonly to: string;
@@ -55,6 +57,8 @@ export interface MemberView {
   readonly direct: boolean;
   /** False when its latest heartbeat lists us as unheard. */
   readonly hearsUs: boolean;
+  /** Its latest heartbeat said it sees no majority of the members (or did a moment ago). */
+  readonly minority: boolean;
   readonly claims: ReadonlySet<string>;
 }
 
@@ -65,6 +69,8 @@ export interface MembershipView {
   readonly peers: readonly MemberView[];
   /** Members that placement may use: this node if alive, and peers in state `alive`; sorted. */
   readonly live: readonly string[];
+  /** This node sees no strict majority of its configured members alive, or did within the grace. */
+  readonly minority: boolean;
 }
 
 export interface MembershipConfig {
