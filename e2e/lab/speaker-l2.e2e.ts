@@ -656,12 +656,10 @@ spec:
     await statusOn(EXAMPLES, 'echo', owner);
   });
 
-  // The issue asks for one responder within a second of the heal. On real links the heartbeats resume
-  // only once the kernels have resolved each other's addresses again, and a resolution that failed
-  // during the cut is retried after 1 s (the neighbour table's retrans_time): one run in about six
-  // saw two responders at 1.07 s. This test holds the speaker to 1.5 s; the simulated cluster
-  // (no ARP) heals in about 100 ms.
-  it('after a partition (the owner cut off, announcing alone) heals, one node answers within 1.5 s', async () => {
+  // Partition behaviour: docs/speaker-l2.md. A heartbeat a kernel queued while the link was down and
+  // released at the heal is recognised as late and ignored (membership/delay.ts), so old news never
+  // overrides what the cluster decided meanwhile.
+  it('after a partition (the owner cut off, announcing alone) heals, one node answers within 1 s', async () => {
     const vip = addressOf(EXAMPLES, 'echo')!;
     const owner = await ownerOf(vip);
     await setLink(plan, owner, 'down');
@@ -670,13 +668,18 @@ spec:
     await setLink(plan, owner, 'up');
     const healedAt = Date.now();
     const late: string[] = [];
+    let probes = 0;
+    // A probe is one ARP request and every reply within a second after it: it is timed by when it
+    // was sent. One sent at the heal may meet both sides (each still owns the address until their
+    // heartbeats cross), or neither (a hand-over); from a second on, exactly one node must answer.
     while (Date.now() - healedAt < 3000) {
+      const sentAt = Date.now() - healedAt;
       const a = await arping(vip, 1);
-      const at = Date.now() - healedAt;
-      if (at > 1500 && (a.extra > 0 || a.received !== 1))
-        late.push(`${at} ms: ${a.from.join(', ') || 'none'}`);
-      await sleep(100);
+      if (sentAt < 1000) continue;
+      probes++;
+      if (a.extra > 0 || a.received !== 1) late.push(`sent at ${sentAt} ms: ${a.from.join(', ') || 'none'}`);
     }
+    assert.ok(probes >= 2, `${probes} probes sent from 1 s after the heal`);
     assert.deepEqual(late, [], `more or fewer than one responder after the heal (was on ${other})`);
     assert.equal(await ownerOf(vip), owner, 'revertive: back on its preferred node');
   });
