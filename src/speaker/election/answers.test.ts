@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type AnswerInput, decideAnswers, eligibilityLookup, type PeerClaims } from './answers.js';
+import { type AnswerInput, claimsOf, decideAnswers, eligibilityLookup, type PeerClaims } from './answers.js';
 import { type IpEligibility, place } from './placement.js';
 
 const IP = '198.51.100.20';
@@ -68,6 +68,13 @@ describe('decideAnswers', () => {
     assert.deepEqual([...d.answer], []);
     assert.deepEqual(d.stop, [IP]);
     assert.deepEqual(d.held, [{ ip: IP, reason: 'yieldedToPeerThatCannotHearUs', holder: other1 }]);
+    assert.deepEqual([...claimsOf(d)], [IP], 'a yielded IP stays claimed, so nobody else takes it');
+  });
+
+  it('claims only what it answers when it waits for a release', () => {
+    const d = decideAnswers(input({ peers: [peer(other1, [IP])] }));
+    assert.equal(d.held[0]?.reason, 'waitingForRelease');
+    assert.deepEqual([...claimsOf(d)], []);
   });
 
   it('eligibilityLookup intersects an IP listed twice and matches any spelling', () => {

@@ -411,6 +411,40 @@ describe('placement: non-revertive', () => {
     }
   });
 
+  it('gives an IP claimed by a minority node and by another to the other, whatever their ranks', () => {
+    const ip = '203.0.113.12';
+    const eligible = ['a', 'b', 'c'];
+    const best = place({ ips: [{ ip, eligible }], live: eligible, mode: 'revertive' }).assignments.get(ip)!
+      .owner!;
+    const other = eligible.find((n) => n !== best)!;
+    const claims = new Map([
+      [best, [ip]],
+      [other, [ip]],
+    ]);
+    const contested = (weak: string[]) =>
+      place({
+        ips: [{ ip, eligible }],
+        live: eligible,
+        mode: 'nonRevertive',
+        claims,
+        weak: new Set(weak),
+      }).assignments.get(ip)!.owner;
+    assert.equal(contested([best]), other, 'the cut-off node (weak) loses to the majority');
+    assert.equal(contested([]), best, 'equal claims: the best-ranked keeps it');
+    assert.equal(contested([best, other]), best, 'both weak (a two-node split): equal again');
+    assert.equal(
+      place({
+        ips: [{ ip, eligible }],
+        live: eligible,
+        mode: 'nonRevertive',
+        claims: new Map([[best, [ip]]]),
+        weak: new Set([best]),
+      }).assignments.get(ip)!.owner,
+      best,
+      'a weak claim alone still keeps the IP',
+    );
+  });
+
   it('ignores claims of nodes that are not live or no longer eligible', () => {
     const ip = '203.0.113.11';
     const claims = new Map([
