@@ -106,6 +106,14 @@ async function metric(node: string, name: string): Promise<number> {
   return sum;
 }
 
+/** An IPAddressPool whose addresses go only to Services that ask for them, and the document separator. */
+const manualPool = (name: string, addresses: string, labels?: Record<string, string>) =>
+  `apiVersion: portico.dev/v1alpha1
+kind: IPAddressPool
+metadata: { name: ${name}, namespace: ${SYSTEM}${labels ? `, labels: ${JSON.stringify(labels)}` : ''} }
+spec: { addresses: [${addresses}], autoAssign: false }
+---`;
+
 const apply = (yaml: string) => {
   const r = kubectl.withInput(yaml, 'apply', '-f', '-');
   assert.equal(r.code, 0, r.stderr);
@@ -266,11 +274,7 @@ describe('portico lab: the L2 speaker with real ARP and NDP through an MLD-snoop
   });
 
   it("announces only on the L2Advertisement's interfaces: the second NIC and not the first", async () => {
-    apply(`apiVersion: portico.dev/v1alpha1
-kind: IPAddressPool
-metadata: { name: second-nic, namespace: ${SYSTEM}, labels: { nic: second } }
-spec: { addresses: [203.0.113.104/29], autoAssign: false }
----
+    apply(`${manualPool('second-nic', '203.0.113.104/29', { nic: 'second' })}
 apiVersion: portico.dev/v1alpha1
 kind: L2Advertisement
 metadata: { name: second-nic-only, namespace: ${SYSTEM} }
@@ -368,11 +372,7 @@ spec:
   });
 
   it('announces a CIDR pool only from the nodes an L2Advertisement selects, and a range pool from any', async () => {
-    apply(`apiVersion: portico.dev/v1alpha1
-kind: IPAddressPool
-metadata: { name: cidr-pool, namespace: ${SYSTEM}, labels: { l2: selected } }
-spec: { addresses: [203.0.113.112/28], autoAssign: false }
----
+    apply(`${manualPool('cidr-pool', '203.0.113.112/28', { l2: 'selected' })}
 apiVersion: portico.dev/v1alpha1
 kind: L2Advertisement
 metadata: { name: node-3-only, namespace: ${SYSTEM} }
@@ -435,11 +435,7 @@ spec:
   });
 
   it('announces only from nodes matching any of the nodeSelectors, and from a node once it is labelled', async () => {
-    apply(`apiVersion: portico.dev/v1alpha1
-kind: IPAddressPool
-metadata: { name: zoned, namespace: ${SYSTEM} }
-spec: { addresses: [203.0.113.100/30], autoAssign: false }
----
+    apply(`${manualPool('zoned', '203.0.113.100/30')}
 apiVersion: portico.dev/v1alpha1
 kind: L2Advertisement
 metadata: { name: zone-a, namespace: ${SYSTEM} }
@@ -488,11 +484,7 @@ spec:
   });
 
   it('moves an address to the node preferredNodeSelectors weigh most, falls back while it is cut off, and returns', async () => {
-    apply(`apiVersion: portico.dev/v1alpha1
-kind: IPAddressPool
-metadata: { name: preferred, namespace: ${SYSTEM} }
-spec: { addresses: [203.0.113.8-203.0.113.9], autoAssign: false }
----
+    apply(`${manualPool('preferred', '203.0.113.8-203.0.113.9')}
 apiVersion: portico.dev/v1alpha1
 kind: L2Advertisement
 metadata: { name: preferred, namespace: ${SYSTEM} }
@@ -528,11 +520,7 @@ spec:
   });
 
   it('announces a Service only when it matches an advertisement with serviceSelectors', async () => {
-    apply(`apiVersion: portico.dev/v1alpha1
-kind: IPAddressPool
-metadata: { name: selective, namespace: ${SYSTEM} }
-spec: { addresses: [203.0.113.2-203.0.113.7], autoAssign: false }
----
+    apply(`${manualPool('selective', '203.0.113.2-203.0.113.7')}
 apiVersion: portico.dev/v1alpha1
 kind: L2Advertisement
 metadata: { name: labelled-services, namespace: ${SYSTEM} }

@@ -24,6 +24,7 @@ import type { PlacementMode } from '../election/placement.js';
 import { endpointNodes, nodeFacts } from '../eligibility.js';
 import { advanceHandover, beginHandover, claimedByLivePeers } from '../membership/handover.js';
 import { HeartbeatMembership } from '../membership/heartbeat-membership.js';
+import { weakMembers } from '../membership/members.js';
 import type { MembershipOptions } from '../membership/options.js';
 import type { MemberChange, MembershipView } from '../membership/types.js';
 import {
@@ -336,10 +337,7 @@ export class L2Speaker {
         .filter((p) => p.state === 'alive')
         .map((p): PeerClaims => ({ node: p.name, claims: p.claims, hearsUs: p.hearsUs })),
       mode: this.o.mode,
-      weak: [
-        ...view.peers.filter((p) => p.state === 'alive' && p.minority).map((p) => p.name),
-        ...(view.minority ? [this.o.nodeName] : []),
-      ],
+      weak: weakMembers(view),
       answering: this.answering,
       claiming: this.claiming,
     });
@@ -370,7 +368,7 @@ export class L2Speaker {
         'stopped announcing',
       );
     }
-    if (plan.start.length > 0 || plan.stop.length > 0) {
+    if ((plan.start.length > 0 || plan.stop.length > 0) && this.o.logger.isLevelEnabled('debug')) {
       this.o.logger.debug(
         {
           live: view.live,

@@ -337,14 +337,15 @@ export class Membership {
       record.lastDirectAt = now;
       record.latest = { bytes: Buffer.from(bytes), at: now };
     }
-    const flagsBefore = `${record.unheard.has(this.selfTag)}:${record.minority}`;
+    const heardUs = !record.unheard.has(this.selfTag);
+    const wasMinority = record.minority;
     record.unheard = new Set(h.unheard);
     record.minority = h.minority ?? false;
     const next = stateAfter(record, h, newLife);
     if (next !== record.state || restarted) {
       const cause: ChangeCause = restarted ? 'restart' : next === 'left' ? 'leaving' : 'heartbeat';
       this.transition(record, next, cause, now, changes);
-    } else if (`${record.unheard.has(this.selfTag)}:${record.minority}` !== flagsBefore) {
+    } else if (heardUs !== !record.unheard.has(this.selfTag) || wasMinority !== record.minority) {
       // Whether it hears us, and whether it sees a majority, steer placement: the view must follow them.
       changes.push({ kind: 'flags', member: record.name, at: now });
     }
@@ -407,13 +408,14 @@ export class Membership {
   private heartbeats(now: number, chunkIndices: readonly number[]): Datagram[] {
     const unheard = this.unheardTags(now);
     this.sentUnheard = new Set(unheard);
+    const minority = this.minority(now);
     const send: Datagram[] = [];
     for (const chunkIndex of chunkIndices) {
       const bytes = encodeHeartbeat(
         {
           sender: this.self,
           status: this.status,
-          minority: this.minority(now),
+          minority,
           incarnation: this.incarnation,
           seq: ++this.seq,
           sentAt: Math.max(0, Math.floor(now)),
@@ -480,4 +482,14 @@ export class Membership {
 
 function ignored(reason: string): Output {
   return { send: [], changes: [], ignored: reason };
+}
+
+/**
+ * Members whose claims are weak in non-revertive placement: live peers that say they see no majority,
+ * and this node when it sees none.
+ */
+export function weakMembers(view: MembershipView): string[] {
+  const weak = view.peers.filter((p) => p.state === 'alive' && p.minority).map((p) => p.name);
+  if (view.minority) weak.push(view.self);
+  return weak;
 }

@@ -10,7 +10,7 @@ import { type IpEligibility, type PlacementMode, place } from '../election/place
 import { decode } from './codec.js';
 import { advanceHandover, beginHandover, claimedByLivePeers, type Handover } from './handover.js';
 import { createKeyring, type Keyring } from './keyring.js';
-import { Membership } from './members.js';
+import { Membership, weakMembers } from './members.js';
 import type { MembershipOptions } from './options.js';
 import type { Datagram, Output } from './types.js';
 
@@ -246,8 +246,7 @@ export class SimulatedCluster {
     } else if (view.status === 'alive') {
       const claims = new Map<string, Iterable<string>>([[node.name, node.claiming]]);
       for (const peer of view.peers) if (peer.state === 'alive') claims.set(peer.name, peer.claims);
-      const weak = new Set(view.peers.filter((p) => p.state === 'alive' && p.minority).map((p) => p.name));
-      if (view.minority) weak.add(node.name);
+      const weak = new Set(weakMembers(view));
       const placement = place({
         ips: this.demands,
         live: view.live,
