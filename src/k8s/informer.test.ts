@@ -282,6 +282,33 @@ describe('Informer against a fake API server', () => {
     ]);
   });
 
+  it('caches listed and watched objects without their managedFields', async () => {
+    const managed = (o: Svc): Svc => ({
+      ...o,
+      metadata: { ...o.metadata, managedFields: [{ manager: 'kubectl', operation: 'Update' }] },
+    });
+    const { api, informer } = await setup({}, (api) => {
+      api.items = [managed(svc('a', '10'))];
+    });
+    const deleted: Svc[] = [];
+    informer.addHandler({ onDelete: (o) => deleted.push(o) });
+    informer.start();
+    await informer.waitForSync();
+    const watch = await api.watch(1);
+    watch.send({ type: 'ADDED', object: managed(svc('b', '101')) });
+    watch.send({ type: 'MODIFIED', object: managed(svc('a', '102', 8080)) });
+    watch.send({ type: 'DELETED', object: managed(svc('c', '103')) });
+    await eventually(() => deleted.length === 1, 'the delete');
+
+    for (const name of ['a', 'b']) {
+      const cached = informer.get(name, 'default');
+      assert.ok(cached, `${name} is cached`);
+      assert.equal(cached.metadata.managedFields, undefined, `${name} has no managedFields`);
+    }
+    assert.equal(informer.get('a', 'default')?.spec?.port, 8080);
+    assert.equal(deleted[0]?.metadata.managedFields, undefined, 'nor has an object deleted unseen');
+  });
+
   it('BOOKMARK advances lastResourceVersion without firing handlers or touching the store', async () => {
     const { api, informer, seen } = await setup({}, (api) => {
       api.items = [svc('a', '10')];

@@ -46,6 +46,10 @@ export interface InformerStats {
  * with jittered backoff on any other error (never stops by itself), restarts silent watches via a
  * watchdog, and turns a relist into the add/update/delete events that were missed, so handlers
  * see every final state.
+ *
+ * Cached objects carry no `metadata.managedFields` (as controller-runtime's
+ * TransformStripManagedFields): nothing reads them from a cache, they are often the larger part of a
+ * small object, and a cached object written back without them keeps the server's.
  */
 export class Informer<T extends KubeObject> {
   readonly store = new Store<T>();
@@ -156,7 +160,7 @@ export class Informer<T extends KubeObject> {
     );
     this.stats.lists++;
     this.options.metrics?.lists.inc({ resource: this.resource.ref.plural });
-    const delta = this.store.replace(list.items);
+    const delta = this.store.replace(list.items.map(withoutManagedFields));
     this.resourceVersion = list.metadata.resourceVersion;
     this.backoff.reset();
     for (const obj of delta.added) this.emit('onAdd', obj);
@@ -215,12 +219,12 @@ export class Informer<T extends KubeObject> {
           if (event.type === 'BOOKMARK') continue;
           if (event.type === 'DELETED') {
             const old = this.store.remove(event.object);
-            this.emit('onDelete', old ?? event.object);
+            this.emit('onDelete', old ?? withoutManagedFields(event.object));
             continue;
           }
           const previous = this.store.getByKey(objectKey(event.object));
           if (previous?.metadata.resourceVersion === event.object.metadata.resourceVersion) continue;
-          this.store.upsert(event.object);
+          this.store.upsert(withoutManagedFields(event.object));
           const current = this.store.getByKey(objectKey(event.object))!;
           if (previous) this.emit('onUpdate', previous, current);
           else this.emit('onAdd', current);
@@ -259,4 +263,10 @@ export class Informer<T extends KubeObject> {
       this.log.error({ err: oneLine(err), method }, 'informer handler threw');
     }
   }
+}
+
+/** Drops `metadata.managedFields` from a freshly decoded object (ours alone, so changed in place). */
+function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }

@@ -26,6 +26,8 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
   finalizers?: string[];
+  /** Who set which field; informers drop it (see `Informer`). */
+  managedFields?: unknown[];
 }
 
 export interface KubeObject {
