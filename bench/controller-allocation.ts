@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from '../e2e/cluster/control-plane.js';
 import type { ControllerProcess } from '../e2e/controller/harness.js';
-import { createPool, installManifests, SYSTEM_NAMESPACE } from '../e2e/controller/harness.js';
+import { createPool, installManifests } from '../e2e/controller/harness.js';
 import { clientFor } from '../e2e/support/kube.js';
 import type { KubeClient } from '../src/k8s/client.js';
 import { packageRoot } from '../src/util/package-root.js';
@@ -44,6 +44,7 @@ import { type ProfileSummary, summarizeProfile } from './lib/cpu-profile.js';
 import { backgroundBusyPercent, machineFacts } from './lib/machine.js';
 import { ensureNamespace } from './lib/services.js';
 import { round } from './lib/stats.js';
+import { writerKubeconfig } from './lib/writer-account.js';
 
 function options(): Options {
   const { values } = parseArgs({
@@ -149,13 +150,11 @@ async function main(): Promise<number> {
   };
   process.on('exit', killControllers);
   const admin = clientFor(plane.kubeconfigPath);
-  let controllerClient: KubeClient | undefined;
+  let writerClient: KubeClient | undefined;
   let failed = false;
   try {
-    controllerClient = clientFor(
-      await plane.serviceAccountKubeconfig(SYSTEM_NAMESPACE, 'portico-controller'),
-    );
-    await run(report, { o, plane, admin, controllerClient, controllers });
+    writerClient = clientFor(await writerKubeconfig(plane, admin));
+    await run(report, { o, plane, admin, writerClient, controllers });
   } catch (err) {
     failed = true;
     report.error = err instanceof Error ? err.message : String(err);
@@ -169,7 +168,7 @@ async function main(): Promise<number> {
       report.controllerProblems[c.identity] = problems(c.log());
     }
     if (o.cpuProf) report.controllerProfiles = readProfiles(controllers);
-    controllerClient?.close();
+    writerClient?.close();
     admin.close();
     progress('stopping the control plane');
     await plane.stop();

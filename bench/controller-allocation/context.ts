@@ -42,8 +42,8 @@ export interface Context {
   o: Options;
   plane: ControlPlane;
   admin: KubeClient;
-  /** Credentials of the controller's ServiceAccount: its writes go through the same authz and API priority. */
-  controllerClient: KubeClient;
+  /** The benchmark's own ServiceAccount (lib/writer-account.ts): the same authz path and API priority as the controller's. */
+  writerClient: KubeClient;
   /** Every controller started, stopped ones too. */
   controllers: Set<ControllerProcess>;
 }

@@ -46,7 +46,7 @@ export const WIDE_IN_FLIGHT = 64;
  * phase measured, the baseline, would carry that and flatter the ratio.
  */
 export async function warmUp(ctx: Context): Promise<void> {
-  const { o, admin, controllerClient } = ctx;
+  const { o, admin, writerClient } = ctx;
   const names = serviceNames('warm', Math.min(o.services, WARM_UP_SERVICES));
   await ensureNamespace(admin, WARM_UP_NS);
   progress(`warming up the API server with ${names.length} Services`);
@@ -54,7 +54,7 @@ export async function warmUp(ctx: Context): Promise<void> {
     await createBenchService(admin, WARM_UP_NS, name);
   });
   await forEachLimited(names, o.workers, (name, i) =>
-    patchIngress(controllerClient, WARM_UP_NS, name, benchIP(i)),
+    patchIngress(writerClient, WARM_UP_NS, name, benchIP(i)),
   );
   await deleteServices(admin, WARM_UP_NS, names, o.createConcurrency);
 }
@@ -65,7 +65,7 @@ export async function warmUp(ctx: Context): Promise<void> {
  * and its Services deleted): creates get dearer over a run's history, so the two bracket the run.
  */
 export async function baseline(ctx: Context, namespace: string) {
-  const { o, admin, controllerClient } = ctx;
+  const { o, admin, writerClient } = ctx;
   await ensureNamespace(admin, namespace);
   const names = serviceNames('base', o.services);
   progress(`baseline in ${namespace}: creating ${o.services} Services (${o.createConcurrency} in flight)`);
@@ -76,7 +76,7 @@ export async function baseline(ctx: Context, namespace: string) {
   );
   const patchAll = (first: number, inFlight: number) =>
     forEachLimited(names, inFlight, (name, i) =>
-      patchIngress(controllerClient, namespace, name, benchIP(first + i)),
+      patchIngress(writerClient, namespace, name, benchIP(first + i)),
     );
   // (d) is timed with the instrument that times the controller: until a watch has seen every address.
   const watch = new AddressWatch(admin, namespace);
@@ -108,10 +108,10 @@ export async function baseline(ctx: Context, namespace: string) {
  * API traffic alone costs here, so (a) over it is what Portico's own work adds.
  */
 export async function reference(ctx: Context) {
-  const { o, admin, controllerClient } = ctx;
+  const { o, admin, writerClient } = ctx;
   await ensureNamespace(admin, REFERENCE_NS);
   const names = serviceNames('ref', o.services);
-  const controller = new ReferenceController(controllerClient, REFERENCE_NS, o.workers, 0);
+  const controller = new ReferenceController(writerClient, REFERENCE_NS, o.workers, 0);
   await controller.start();
   progress(`reference: creating ${o.services} Services, served by the reference controller`);
   let createMs = 0;

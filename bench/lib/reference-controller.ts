@@ -1,7 +1,7 @@
 /**
  * The least a controller can do for new LoadBalancer Services, for comparing Portico's controller with:
- * watch one namespace and, for each Service added, write its status (an address and a condition, with
- * the resourceVersion precondition, as Portico writes it) and then create an Event, `inFlight` Services
+ * watch one namespace and, for each Service added, write its status (an address and a condition, in a
+ * status update carrying the resourceVersion, as Portico writes it) and then create an Event, `inFlight` Services
  * at a time. No cache, no allocator, no logging: what is left is the API traffic itself.
  */
 import type { KubeClient } from '../../src/k8s/client.js';
@@ -90,14 +90,13 @@ export class ReferenceController {
   }
 
   private async serve(svc: Service, ip: string): Promise<void> {
-    const { name, namespace, resourceVersion, uid, generation } = svc.metadata;
+    const { name, namespace, uid, generation, managedFields: _, ...rest } = svc.metadata;
     const message = `Assigned ${ip} from pool reference`;
     const now = new Date().toISOString();
-    await this.services.patch(
-      name!,
-      namespace,
+    await this.services.updateMetadata(
       {
-        metadata: { resourceVersion },
+        ...svc,
+        metadata: { name, namespace, uid, generation, ...rest },
         status: {
           loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] },
           conditions: [
@@ -112,7 +111,7 @@ export class ReferenceController {
           ],
         },
       },
-      { type: 'merge', subresource: 'status', fieldManager: 'portico-bench-reference' },
+      { subresource: 'status', fieldManager: 'portico-bench-reference' },
     );
     await this.events.create({
       metadata: { name: `${name}.${Date.now().toString(16)}`, namespace },

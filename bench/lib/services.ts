@@ -40,7 +40,7 @@ export function createBenchService(client: KubeClient, namespace: string, name: 
   });
 }
 
-/** The status write the controller makes, reduced to its address (a merge patch on the status subresource). */
+/** The baseline's status write: a merge patch of the address alone on the status subresource. */
 export async function patchIngress(
   client: KubeClient,
   namespace: string,

@@ -13,10 +13,11 @@ import type { Allocator, AssignResult } from './allocator/allocator.js';
 import type { ControllerMetrics } from './metrics.js';
 import { type ClassPolicy, serviceIntent } from './service-request.js';
 import {
-  clearedStatusPatch,
+  clearedStatus,
   type DesiredServiceStatus,
+  desiredStatus,
   ourCondition,
-  serviceStatusPatch,
+  type ServiceStatus,
   statusAddresses,
 } from './service-status.js';
 
@@ -90,7 +91,7 @@ export class ServiceReconciler {
     if (intent.kind === 'ignore') {
       this.forget(key, before?.pool);
       this.o.logger.debug({ service: key, rv: svc.metadata.resourceVersion, why: intent.why }, 'not ours');
-      await this.write(svc, clearedStatusPatch(svc));
+      await this.write(svc, clearedStatus(svc));
       return undefined;
     }
     let outcome: AssignResult;
@@ -123,21 +124,20 @@ export class ServiceReconciler {
     else this.pending.add(key);
     this.updateGauges();
 
-    this.o.logger.debug(
-      {
-        service: key,
-        rv: svc.metadata.resourceVersion,
-        status: statusAddresses(svc).map(formatIP),
-        desired: desired.addresses.map(formatIP),
-        reason: desired.reason,
-      },
-      'reconciled',
-    );
+    if (this.o.logger.isLevelEnabled('debug')) {
+      this.o.logger.debug(
+        {
+          service: key,
+          rv: svc.metadata.resourceVersion,
+          status: statusAddresses(svc).map(formatIP),
+          desired: desired.addresses.map(formatIP),
+          reason: desired.reason,
+        },
+        'reconciled',
+      );
+    }
     const oldCondition = ourCondition(svc);
-    const written = await this.write(
-      svc,
-      serviceStatusPatch(svc, desired, formatTime(this.o.clock.wallNow())),
-    );
+    const written = await this.write(svc, desiredStatus(svc, desired, formatTime(this.o.clock.wallNow())));
     if (!written) return undefined;
     const changed = oldCondition?.reason !== desired.reason || oldCondition.message !== desired.message;
     if (!changed) return undefined;
@@ -199,17 +199,19 @@ export class ServiceReconciler {
     this.o.metrics.services.set({ state: 'served' }, this.o.allocator.serviceCount);
   }
 
-  /** Writes a status patch if there is one and we still lead. True if it was written. */
-  private async write(svc: Service, patch: object | undefined): Promise<boolean> {
-    if (!patch) return false;
+  /**
+   * Writes `status` if there is one and we still lead; true if it was written. A status update (PUT)
+   * of the cached object: its resourceVersion makes a stale cache a 409, and the API server applies
+   * it without the merge a patch costs it (the cache holds no managedFields, so the server keeps its own).
+   */
+  private async write(svc: Service, status: ServiceStatus | undefined): Promise<boolean> {
+    if (!status) return false;
     if (!this.o.isLeader()) throw new Error('not the leader any more; not writing');
     try {
-      const written = await this.o.client.patchMetadata(svc.metadata.name!, svc.metadata.namespace, patch, {
-        type: 'merge',
-        subresource: 'status',
-        fieldManager: this.o.fieldManager,
-        signal: this.o.signal,
-      });
+      const written = await this.o.client.updateMetadata(
+        { ...svc, status },
+        { subresource: 'status', fieldManager: this.o.fieldManager, signal: this.o.signal },
+      );
       if (written.metadata.resourceVersion)
         this.ownWrites.set(objectKey(svc), written.metadata.resourceVersion);
       return true;

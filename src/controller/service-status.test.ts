@@ -2,12 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseIP } from '../api/address.js';
 import type { Service } from '../k8s/types.js';
-import {
-  ALLOCATED_CONDITION,
-  clearedStatusPatch,
-  serviceStatusPatch,
-  statusAddresses,
-} from './service-status.js';
+import { ALLOCATED_CONDITION, clearedStatus, desiredStatus, statusAddresses } from './service-status.js';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-02T00:00:00Z';
@@ -27,8 +22,8 @@ const served = {
   message: 'Assigned',
 };
 
-describe('serviceStatusPatch', () => {
-  it('writes the addresses with ipMode VIP and our condition, keeping other conditions, guarded by the resourceVersion', () => {
+describe('desiredStatus', () => {
+  it('writes the addresses with ipMode VIP and our condition, keeping other conditions and unknown fields', () => {
     const other = {
       type: 'example.com/Ready',
       status: 'True' as const,
@@ -36,28 +31,27 @@ describe('serviceStatusPatch', () => {
       message: 'm',
       lastTransitionTime: T0,
     };
-    const patch = serviceStatusPatch(svc({ conditions: [other] }), served, T1);
-    assert.deepEqual(patch, {
-      metadata: { resourceVersion: '7' },
-      status: {
-        loadBalancer: {
-          ingress: [
-            { ip: '203.0.113.5', ipMode: 'VIP' },
-            { ip: '2001:db8::5', ipMode: 'VIP' },
-          ],
-        },
-        conditions: [
-          other,
-          {
-            type: ALLOCATED_CONDITION,
-            status: 'True',
-            reason: 'IPAllocated',
-            message: 'Assigned',
-            lastTransitionTime: T1,
-            observedGeneration: 2,
-          },
+    // A field a newer API server has and this version does not know survives the update.
+    const current = svc({ conditions: [other], future: { x: 1 } } as Service['status']);
+    assert.deepEqual(desiredStatus(current, served, T1), {
+      future: { x: 1 },
+      loadBalancer: {
+        ingress: [
+          { ip: '203.0.113.5', ipMode: 'VIP' },
+          { ip: '2001:db8::5', ipMode: 'VIP' },
         ],
       },
+      conditions: [
+        other,
+        {
+          type: ALLOCATED_CONDITION,
+          status: 'True',
+          reason: 'IPAllocated',
+          message: 'Assigned',
+          lastTransitionTime: T1,
+          observedGeneration: 2,
+        },
+      ],
     });
   });
 
@@ -78,28 +72,27 @@ describe('serviceStatusPatch', () => {
       },
       conditions: [cond],
     });
-    assert.equal(serviceStatusPatch(current, served, T1), undefined);
-    const reworded = serviceStatusPatch(current, { ...served, message: 'Assigned again' }, T1) as {
-      status: { conditions: { lastTransitionTime: string }[] };
-    };
-    assert.equal(reworded.status.conditions[0]?.lastTransitionTime, T0);
+    assert.equal(desiredStatus(current, served, T1), undefined);
+    const reworded = desiredStatus(current, { ...served, message: 'Assigned again' }, T1);
+    assert.equal(reworded?.conditions?.[0]?.lastTransitionTime, T0);
+    assert.equal(reworded?.conditions?.[0]?.message, 'Assigned again');
+    assert.equal(reworded?.loadBalancer, current.status?.loadBalancer, 'the ingress is kept as it is');
   });
 
-  it('a pending Service gets no ingress (null removes it) and a False condition', () => {
+  it('a pending Service gets no ingress and a False condition', () => {
     const current = svc({ loadBalancer: { ingress: [{ ip: '203.0.113.5' }] } });
-    const patch = serviceStatusPatch(
+    const status = desiredStatus(
       current,
       { addresses: [], served: false, reason: 'PoolExhausted', message: 'full' },
       T1,
-    ) as {
-      status: { loadBalancer: unknown; conditions: { status: string; reason: string }[] };
-    };
-    assert.deepEqual(patch.status.loadBalancer, { ingress: null });
-    assert.equal(patch.status.conditions[0]?.status, 'False');
+    );
+    assert.deepEqual(status?.loadBalancer, {});
+    assert.equal(status?.conditions?.[0]?.status, 'False');
+    assert.equal(status?.conditions?.[0]?.reason, 'PoolExhausted');
   });
 });
 
-describe('clearedStatusPatch', () => {
+describe('clearedStatus', () => {
   it('removes our ingress and condition, and touches nothing on a Service we never wrote', () => {
     const ours = svc({
       loadBalancer: { ingress: [{ ip: '203.0.113.5' }] },
@@ -113,11 +106,8 @@ describe('clearedStatusPatch', () => {
         },
       ],
     });
-    assert.deepEqual(clearedStatusPatch(ours), {
-      metadata: { resourceVersion: '7' },
-      status: { loadBalancer: { ingress: null }, conditions: [] },
-    });
-    assert.equal(clearedStatusPatch(svc({ loadBalancer: { ingress: [{ ip: '192.0.2.9' }] } })), undefined);
+    assert.deepEqual(clearedStatus(ours), { loadBalancer: {}, conditions: undefined });
+    assert.equal(clearedStatus(svc({ loadBalancer: { ingress: [{ ip: '192.0.2.9' }] } })), undefined);
   });
 });
 

@@ -27,16 +27,19 @@ export function ourCondition(svc: Service): Condition | undefined {
   return findCondition(svc.status?.conditions, ALLOCATED_CONDITION);
 }
 
+export type ServiceStatus = NonNullable<Service['status']>;
+
 /**
- * The status merge patch that brings the Service to `desired`, or undefined when it already is there.
- * Other controllers' conditions are kept; the patch carries the resourceVersion it was computed from,
- * so a stale cache makes the API server answer 409 instead of losing someone else's write.
+ * The Service's whole status as it should be after `desired`, or undefined when it already is that.
+ * It is written with a status update (PUT) carrying the cached resourceVersion, so a stale cache
+ * makes the API server answer 409 instead of losing someone else's write. Other controllers'
+ * conditions, and any status field this version does not know, are kept as they are.
  */
-export function serviceStatusPatch(
+export function desiredStatus(
   svc: Service,
   desired: DesiredServiceStatus,
   now: string,
-): object | undefined {
+): ServiceStatus | undefined {
   const ingress: LoadBalancerIngress[] = desired.addresses.map((a) => ({ ip: formatIP(a), ipMode: 'VIP' }));
   const current = svc.status?.loadBalancer?.ingress ?? [];
   const ingressSame =
@@ -59,26 +62,28 @@ export function serviceStatusPatch(
   };
   const others = (svc.status?.conditions ?? []).filter((c) => c.type !== ALLOCATED_CONDITION);
   return {
-    metadata: { resourceVersion: svc.metadata.resourceVersion },
-    status: {
-      loadBalancer: ingressSame ? undefined : { ingress: ingress.length > 0 ? ingress : null },
-      conditions: conditionSame ? undefined : [...others, condition],
-    },
+    ...svc.status,
+    loadBalancer: ingressSame ? svc.status?.loadBalancer : withIngress(svc, ingress),
+    conditions: conditionSame ? svc.status?.conditions : [...others, condition],
   };
 }
 
 /**
- * The patch that removes what Portico wrote on a Service it no longer handles, or undefined. Our
+ * The status without what Portico wrote on a Service it no longer handles, or undefined. Our
  * condition is the mark of what we wrote: without it, the ingress belongs to someone else.
  */
-export function clearedStatusPatch(svc: Service): object | undefined {
+export function clearedStatus(svc: Service): ServiceStatus | undefined {
   if (!ourCondition(svc)) return undefined;
-  const hasIngress = (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0;
+  const conditions = (svc.status?.conditions ?? []).filter((c) => c.type !== ALLOCATED_CONDITION);
   return {
-    metadata: { resourceVersion: svc.metadata.resourceVersion },
-    status: {
-      loadBalancer: hasIngress ? { ingress: null } : undefined,
-      conditions: (svc.status?.conditions ?? []).filter((c) => c.type !== ALLOCATED_CONDITION),
-    },
+    ...svc.status,
+    loadBalancer: withIngress(svc, []),
+    conditions: conditions.length > 0 ? conditions : undefined,
   };
+}
+
+/** `status.loadBalancer` with this ingress (none: the field left out), other fields kept. */
+function withIngress(svc: Service, ingress: LoadBalancerIngress[]): ServiceStatus['loadBalancer'] {
+  const { ingress: _old, ...rest } = svc.status?.loadBalancer ?? {};
+  return ingress.length > 0 ? { ...rest, ingress } : rest;
 }

@@ -54,6 +54,10 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+export interface UpdateOptions extends WriteOptions {
+  subresource?: 'status' | 'scale' | string;
+}
+
 /** Typed CRUD, patch and watch for one kind of object. */
 export class ResourceClient<T extends KubeObject> {
   constructor(
@@ -96,11 +100,21 @@ export class ResourceClient<T extends KubeObject> {
   }
 
   /** PUT: fails with 409 Conflict when `object.metadata.resourceVersion` is stale. */
-  update(object: T, options: WriteOptions & { subresource?: string } = {}): Promise<T> {
+  update(object: T, options: UpdateOptions = {}): Promise<T> {
+    return this.sendUpdate<T>(object, options);
+  }
+
+  /** The same update, answered with the object's metadata alone (as `patchMetadata`). */
+  updateMetadata(object: T, options: UpdateOptions = {}): Promise<PartialObjectMetadata> {
+    return this.sendUpdate<PartialObjectMetadata>(object, options, PARTIAL_METADATA);
+  }
+
+  private sendUpdate<R>(object: T, options: UpdateOptions, accept?: string): Promise<R> {
     const { name, namespace } = object.metadata;
     if (!name) throw new Error(`update of a ${this.ref.kind} needs metadata.name`);
-    return this.client.request<T>('PUT', this.path(namespace, name, options.subresource), {
+    return this.client.request<R>('PUT', this.path(namespace, name, options.subresource), {
       body: this.withTypeMeta(object),
+      accept,
       query: writeQuery(options),
       signal: options.signal,
     });
