@@ -151,7 +151,11 @@ describe('controller: random operations with leader kills', { timeout: 420_000 }
             async (seen) => {
               const holder = await leaseHolder();
               const lead = replicas.find((x) => x.identity === holder && x.running);
-              seen({ holder, replicas: replicas.map((x) => `${x.identity}${x.running ? '' : ' (dead)'}`) });
+              seen({
+                holder,
+                replicas: replicas.map((x) => `${x.identity}${x.running ? '' : ' (dead)'}`),
+                holderLog: lead?.tail(8),
+              });
               return lead?.log().includes('initial reconcile done') ? lead : undefined;
             },
             // Correctness is what this test checks; on a loaded 2-CPU machine a hand-over can take long.
