@@ -166,4 +166,24 @@ describe('KubeClient', () => {
       { credentials: source },
     );
   });
+
+  it('rejects, rather than hangs, when the answer is cut off halfway or its request is aborted', async () => {
+    await withServer(
+      async (client) => {
+        await assert.rejects(client.request('GET', '/cut'), /cut off|aborted|socket hang up|ECONNRESET/i);
+        const aborting = new AbortController();
+        const slow = client.request('GET', '/slow', { signal: aborting.signal });
+        setTimeout(() => aborting.abort(), 50);
+        await assert.rejects(slow, (err: Error) => err.name === 'AbortError' || /abort/i.test(err.message));
+      },
+      {
+        handler: (req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': 100 });
+          res.write('{"kind":"Sta');
+          // /cut: the connection dies mid-body; /slow: the rest never comes.
+          if (req.url === '/cut') setTimeout(() => res.destroy(), 20);
+        },
+      },
+    );
+  });
 });
