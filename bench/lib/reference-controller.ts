@@ -1,7 +1,7 @@
 /**
  * The least a controller can do for new LoadBalancer Services, for comparing Portico's controller with:
- * watch one namespace and, for each Service added, write its status (an address and a condition, in a
- * status update carrying the resourceVersion, as Portico writes it) and then create an Event, `inFlight` Services
+ * watch one namespace and, for each Service added, write its status (its address, in a status update
+ * carrying the resourceVersion, as Portico writes it) and then create an Event, `inFlight` Services
  * at a time. No cache, no allocator, no logging: what is left is the API traffic itself.
  */
 import type { KubeClient } from '../../src/k8s/client.js';
@@ -90,26 +90,14 @@ export class ReferenceController {
   }
 
   private async serve(svc: Service, ip: string): Promise<void> {
-    const { name, namespace, uid, generation, managedFields: _, ...rest } = svc.metadata;
+    const { name, namespace, uid } = svc.metadata;
     const message = `Assigned ${ip} from pool reference`;
     const now = new Date().toISOString();
     await this.services.updateMetadata(
       {
         ...svc,
-        metadata: { name, namespace, uid, generation, ...rest },
-        status: {
-          loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] },
-          conditions: [
-            {
-              type: 'portico.dev/Allocated',
-              status: 'True',
-              reason: 'IPAllocated',
-              message,
-              lastTransitionTime: now.replace(/\.\d+Z$/, 'Z'),
-              observedGeneration: generation,
-            },
-          ],
-        },
+        metadata: { ...svc.metadata, managedFields: undefined },
+        status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } },
       },
       { subresource: 'status', fieldManager: 'portico-bench-reference' },
     );

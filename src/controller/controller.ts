@@ -65,7 +65,11 @@ export class Controller {
     this.log = o.logger;
     const metrics = informerMetrics(this.registry);
     const common = { logger: o.logger, clock: this.clock, metrics };
-    this.services = new Informer(o.client.resource<Service>(Resources.services), common);
+    // Our field manager's entries tell the ingress we wrote from someone else's.
+    this.services = new Informer(o.client.resource<Service>(Resources.services), {
+      ...common,
+      keepManagedFieldsOf: FIELD_MANAGER,
+    });
     this.pools = new Informer(o.client.resource<IPAddressPool>(IPAddressPoolResource), {
       ...common,
       namespace: o.namespace,

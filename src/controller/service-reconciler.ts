@@ -15,8 +15,9 @@ import { type ClassPolicy, serviceIntent } from './service-request.js';
 import {
   clearedStatus,
   type DesiredServiceStatus,
+  desiredOutcome,
   desiredStatus,
-  ourCondition,
+  outcomeOf,
   type ServiceStatus,
   statusAddresses,
 } from './service-status.js';
@@ -91,7 +92,7 @@ export class ServiceReconciler {
     if (intent.kind === 'ignore') {
       this.forget(key, before?.pool);
       this.o.logger.debug({ service: key, rv: svc.metadata.resourceVersion, why: intent.why }, 'not ours');
-      await this.write(svc, clearedStatus(svc));
+      await this.write(svc, clearedStatus(svc, this.o.fieldManager));
       return undefined;
     }
     let outcome: AssignResult;
@@ -118,8 +119,9 @@ export class ServiceReconciler {
           served: true,
           reason: 'IPAllocated',
           message: `Assigned ${outcome.allocation.addresses.map(formatIP).join(', ')} from pool ${outcome.allocation.pool}${outcome.partial ? ` (${outcome.partial})` : ''}`,
+          explain: outcome.partial !== undefined,
         }
-      : { addresses: [], served: false, reason: outcome.reason, message: outcome.message };
+      : { addresses: [], served: false, reason: outcome.reason, message: outcome.message, explain: true };
     if (outcome.ok) this.pending.delete(key);
     else this.pending.add(key);
     this.updateGauges();
@@ -136,11 +138,8 @@ export class ServiceReconciler {
         'reconciled',
       );
     }
-    const oldCondition = ourCondition(svc);
     const written = await this.write(svc, desiredStatus(svc, desired, formatTime(this.o.clock.wallNow())));
-    if (!written) return undefined;
-    const changed = oldCondition?.reason !== desired.reason || oldCondition.message !== desired.message;
-    if (!changed) return undefined;
+    if (!written || outcomeOf(svc) === desiredOutcome(desired)) return undefined;
     const ref = { ...svc, apiVersion: 'v1', kind: 'Service' };
     if (!outcome.ok) {
       this.o.metrics.failures.inc({ reason: outcome.reason });
@@ -202,14 +201,15 @@ export class ServiceReconciler {
   /**
    * Writes `status` if there is one and we still lead; true if it was written. A status update (PUT)
    * of the cached object: its resourceVersion makes a stale cache a 409, and the API server applies
-   * it without the merge a patch costs it (the cache holds no managedFields, so the server keeps its own).
+   * it without the merge a patch costs it.
    */
   private async write(svc: Service, status: ServiceStatus | undefined): Promise<boolean> {
     if (!status) return false;
     if (!this.o.isLeader()) throw new Error('not the leader any more; not writing');
     try {
       const written = await this.o.client.updateMetadata(
-        { ...svc, status },
+        // Without managedFields the server keeps its own (the cache holds only ours).
+        { ...svc, metadata: { ...svc.metadata, managedFields: undefined }, status },
         { subresource: 'status', fieldManager: this.o.fieldManager, signal: this.o.signal },
       );
       if (written.metadata.resourceVersion)

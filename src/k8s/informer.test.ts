@@ -309,6 +309,24 @@ describe('Informer against a fake API server', () => {
     assert.equal(deleted[0]?.metadata.managedFields, undefined, 'nor has an object deleted unseen');
   });
 
+  it('keeps the managedFields entries of the manager it is told to keep, and only those', async () => {
+    const entries = [
+      { manager: 'kubectl', operation: 'Update' as const },
+      { manager: 'portico-controller', operation: 'Update' as const, subresource: 'status' },
+    ];
+    const { api, informer } = await setup({ keepManagedFieldsOf: 'portico-controller' }, (api) => {
+      api.items = [
+        { ...svc('a', '10'), metadata: { ...svc('a', '10').metadata, managedFields: entries } },
+        { ...svc('b', '11'), metadata: { ...svc('b', '11').metadata, managedFields: [entries[0]!] } },
+      ];
+    });
+    informer.start();
+    await informer.waitForSync();
+    await api.watch(1);
+    assert.deepEqual(informer.get('a', 'default')?.metadata.managedFields, [entries[1]]);
+    assert.equal(informer.get('b', 'default')?.metadata.managedFields, undefined);
+  });
+
   it('BOOKMARK advances lastResourceVersion without firing handlers or touching the store', async () => {
     const { api, informer, seen } = await setup({}, (api) => {
       api.items = [svc('a', '10')];

@@ -28,6 +28,11 @@ export interface InformerOptions {
   /** Restart a watch that has delivered nothing, not even a bookmark, for this long. Default 3 minutes. */
   stallTimeoutMs?: number;
   pageSize?: number;
+  /**
+   * Keep the managedFields entries of this field manager (and drop the rest): the server's record
+   * of which fields a controller wrote, for a controller that must tell its own writes from others'.
+   */
+  keepManagedFieldsOf?: string;
 }
 
 export interface InformerStats {
@@ -48,8 +53,9 @@ export interface InformerStats {
  * see every final state.
  *
  * Cached objects carry no `metadata.managedFields` (as controller-runtime's
- * TransformStripManagedFields): nothing reads them from a cache, they are often the larger part of a
- * small object, and a cached object written back without them keeps the server's.
+ * TransformStripManagedFields), except a chosen field manager's own entries: nothing else reads them
+ * from a cache, they are often the larger part of a small object, and a cached object written back
+ * without them keeps the server's.
  */
 export class Informer<T extends KubeObject> {
   readonly store = new Store<T>();
@@ -160,7 +166,7 @@ export class Informer<T extends KubeObject> {
     );
     this.stats.lists++;
     this.options.metrics?.lists.inc({ resource: this.resource.ref.plural });
-    const delta = this.store.replace(list.items.map(withoutManagedFields));
+    const delta = this.store.replace(list.items.map((o) => this.prune(o)));
     this.resourceVersion = list.metadata.resourceVersion;
     this.backoff.reset();
     for (const obj of delta.added) this.emit('onAdd', obj);
@@ -219,12 +225,12 @@ export class Informer<T extends KubeObject> {
           if (event.type === 'BOOKMARK') continue;
           if (event.type === 'DELETED') {
             const old = this.store.remove(event.object);
-            this.emit('onDelete', old ?? withoutManagedFields(event.object));
+            this.emit('onDelete', old ?? this.prune(event.object));
             continue;
           }
           const previous = this.store.getByKey(objectKey(event.object));
           if (previous?.metadata.resourceVersion === event.object.metadata.resourceVersion) continue;
-          this.store.upsert(withoutManagedFields(event.object));
+          this.store.upsert(this.prune(event.object));
           const current = this.store.getByKey(objectKey(event.object))!;
           if (previous) this.emit('onUpdate', previous, current);
           else this.emit('onAdd', current);
@@ -249,6 +255,17 @@ export class Informer<T extends KubeObject> {
     }
   }
 
+  /** Drops the managedFields not kept from a freshly decoded object (ours alone, so changed in place). */
+  private prune(obj: T): T {
+    const entries = obj.metadata.managedFields;
+    if (!entries) return obj;
+    const keep = this.options.keepManagedFieldsOf;
+    const kept = keep === undefined ? [] : entries.filter((e) => e.manager === keep);
+    if (kept.length > 0) obj.metadata.managedFields = kept;
+    else delete obj.metadata.managedFields;
+    return obj;
+  }
+
   private emit(method: 'onAdd' | 'onDelete', obj: T): void;
   private emit(method: 'onUpdate', old: T, obj: T): void;
   private emit(method: keyof InformerHandler<T>, a: T, b?: T): void {
@@ -263,10 +280,4 @@ export class Informer<T extends KubeObject> {
       this.log.error({ err: oneLine(err), method }, 'informer handler threw');
     }
   }
-}
-
-/** Drops `metadata.managedFields` from a freshly decoded object (ours alone, so changed in place). */
-function withoutManagedFields<T extends KubeObject>(obj: T): T {
-  if (obj.metadata.managedFields) delete obj.metadata.managedFields;
-  return obj;
 }

@@ -13,6 +13,16 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: 'Apply' | 'Update';
+  subresource?: string;
+  fieldsType?: string;
+  /** The fields this manager set, as a trie of `f:<name>` / `k:<key>` entries. */
+  fieldsV1?: Record<string, unknown>;
+  time?: string;
+}
+
 export interface ObjectMeta {
   name?: string;
   generateName?: string;
@@ -26,8 +36,8 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
   finalizers?: string[];
-  /** Who set which field; informers drop it (see `Informer`). */
-  managedFields?: unknown[];
+  /** Who set which field; informers drop it, or keep one manager's entries (see `Informer`). */
+  managedFields?: ManagedFieldsEntry[];
 }
 
 export interface KubeObject {
