@@ -104,7 +104,10 @@ export class ResourceClient<T extends KubeObject> {
     return this.sendUpdate<T>(object, options);
   }
 
-  /** The same update, answered with the object's metadata alone (as `patchMetadata`). */
+  /**
+   * The same update, answered with the object's metadata alone: for a writer that needs only the new
+   * resourceVersion, the API server encodes and sends a fraction of the object.
+   */
   updateMetadata(object: T, options: UpdateOptions = {}): Promise<PartialObjectMetadata> {
     return this.sendUpdate<PartialObjectMetadata>(object, options, PARTIAL_METADATA);
   }
@@ -121,35 +124,11 @@ export class ResourceClient<T extends KubeObject> {
   }
 
   patch(name: string, namespace: string | undefined, patch: unknown, options: PatchOptions = {}): Promise<T> {
-    return this.sendPatch<T>(name, namespace, patch, options);
-  }
-
-  /**
-   * The same patch, answered with the object's metadata alone: for a writer that needs only the new
-   * resourceVersion, the API server encodes and sends a fraction of the object.
-   */
-  patchMetadata(
-    name: string,
-    namespace: string | undefined,
-    patch: unknown,
-    options: PatchOptions = {},
-  ): Promise<PartialObjectMetadata> {
-    return this.sendPatch<PartialObjectMetadata>(name, namespace, patch, options, PARTIAL_METADATA);
-  }
-
-  private sendPatch<R>(
-    name: string,
-    namespace: string | undefined,
-    patch: unknown,
-    options: PatchOptions,
-    accept?: string,
-  ): Promise<R> {
     const type = options.type ?? 'merge';
     if (type === 'apply' && !options.fieldManager) throw new Error('server-side apply needs a fieldManager');
-    return this.client.request<R>('PATCH', this.path(namespace, name, options.subresource), {
+    return this.client.request<T>('PATCH', this.path(namespace, name, options.subresource), {
       body: patch,
       contentType: PATCH_CONTENT_TYPES[type],
-      accept,
       query: { ...writeQuery(options), force: type === 'apply' ? options.force : undefined },
       signal: options.signal,
     });
