@@ -51,4 +51,22 @@ describe('batched logger', () => {
     assert.equal(crashed.lines.filter((l) => l.msg.startsWith('line ')).length, 1000);
     assert.ok(crashed.lines.some((l) => l.msg.includes('Error: boom')));
   });
+
+  it('writes a line logged while a slow write is in flight soon after, not at the next log line', async () => {
+    // Every write takes 200 ms (a loaded disk): 'last' is batched while the write of 'first' is in
+    // flight, and its batch timer fires before that write ends.
+    const { lines } = await child(
+      `const { default: fs } = await import('node:fs');
+const write = fs.write;
+fs.write = (...args) => { const cb = args.pop(); return write(...args, (...r) => setTimeout(() => cb(...r), 200)); };
+log.info('first');
+setTimeout(() => log.info('last'), 80);
+setTimeout(() => log.info('ending'), 2000);`,
+    );
+    const at = (msg: string) => lines.find((l) => l.msg === msg)?.at ?? Number.NaN;
+    assert.ok(
+      at('last') < at('ending') - 1000,
+      `"last" came at ${at('last')} ms, "ending" at ${at('ending')} ms`,
+    );
+  });
 });

@@ -26,21 +26,41 @@ export function createLogger(
   );
 }
 
+/**
+ * The batching is ours, not sonic-boom's `minLength`: with that, a flush asked for while a write
+ * is in flight is dropped, and the last lines of a burst stayed buffered until the process logged
+ * again (seen as a controller whose "initial reconcile done" appeared only at its exit). Here every
+ * batch is handed whole to a sonic-boom without a minimum, which writes all it is given.
+ */
 function batchedStderr(): DestinationStream {
-  const dest = pino.destination({ dest: 2, sync: false, minLength: BATCH_BYTES });
+  const dest = pino.destination({ dest: 2, sync: false });
   const write = dest.write.bind(dest);
-  let flushPending = false;
+  const flush = dest.flush.bind(dest);
+  const flushSync = dest.flushSync.bind(dest);
+  let batch = '';
+  let timer: NodeJS.Timeout | undefined;
+  const handOver = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (batch === '') return;
+    const lines = batch;
+    batch = '';
+    write(lines);
+  };
   dest.write = (line: string) => {
-    const accepted = write(line);
-    if (!flushPending) {
-      flushPending = true;
-      setTimeout(() => {
-        flushPending = false;
-        // With a callback, a stream already closed at exit reports instead of throwing.
-        dest.flush(() => {});
-      }, BATCH_MS).unref();
-    }
-    return accepted;
+    batch += line;
+    if (batch.length >= BATCH_BYTES) handOver();
+    else timer ??= setTimeout(handOver, BATCH_MS).unref();
+    return true;
+  };
+  // pino flushes its destination when the process ends: at beforeExit (flush) or exit (flushSync).
+  dest.flush = (cb?: (err?: Error) => void) => {
+    handOver();
+    flush(cb);
+  };
+  dest.flushSync = () => {
+    handOver();
+    flushSync();
   };
   return dest;
 }
