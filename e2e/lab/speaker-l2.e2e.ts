@@ -633,11 +633,12 @@ spec:
         )
         .items.filter((e) => e.reason === 'nodeAssigned');
       seen(events.map((e) => e.note));
-      return events.some((e) =>
-        e.note?.includes(
-          `from node ${other} over L2 on eth0, eth1: took over from ${owner}, whose speaker stopped answering heartbeats`,
-        ),
+      // Missed (stopped answering heartbeats), or back under a new process before it was missed
+      // (the kubelet restarts a killed container at once): both say why.
+      const why = new RegExp(
+        `from node ${other} over L2 on eth0, eth1: took over from ${owner}, whose speaker (stopped answering heartbeats|restarted)`,
       );
+      return events.some((e) => why.test(e.note ?? ''));
     });
     // The kubelet restarts the speaker; revertive placement gives the address back.
     assert.equal(await ownerOf(vip, other, 30_000), owner);

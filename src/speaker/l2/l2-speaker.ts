@@ -224,7 +224,11 @@ export class L2Speaker {
   private onView(view: MembershipView, changes: readonly MemberChange[]): void {
     const now = this.o.clock.now();
     for (const c of changes) {
-      if (c.kind !== 'state' || (c.to !== 'down' && c.to !== 'left')) continue;
+      if (c.kind !== 'state') continue;
+      const gone = c.to === 'down' || c.to === 'left';
+      // A restart of a live member counts too: the old process's claims went with it, unnoticed.
+      const restarted = c.cause === 'restart' && (c.from === 'alive' || c.from === 'joining');
+      if (!gone && !restarted) continue;
       // The change was made in the worker just now; its own timestamps give how long the member was silent.
       const silentFor = c.cause === 'timeout' && c.lastHeardAt !== undefined ? c.at - c.lastHeardAt : 0;
       const departure = { member: c.member, cause: c.cause, silentSince: now - silentFor };
@@ -232,7 +236,7 @@ export class L2Speaker {
       for (const ip of claims) this.departures.set(ip, departure);
       this.o.logger.info(
         { member: c.member, cause: c.cause, silentMs: Math.round(silentFor) },
-        'speaker left',
+        restarted ? 'speaker restarted' : 'speaker left',
       );
     }
     for (const [ip, d] of this.departures) {
@@ -468,6 +472,7 @@ export class L2Speaker {
       live: (addresses[0] !== undefined && this.takeoverLive.get(addresses[0])) || new Set(live),
       eligible: addresses[0] === undefined ? undefined : plan.eligible.get(addresses[0]),
       departure,
+      now: this.o.clock.now(),
     });
     const on = d.interfaces.length > 0 ? ` on ${d.interfaces.join(', ')}` : '';
     this.o.events.event(

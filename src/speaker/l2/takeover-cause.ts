@@ -8,9 +8,18 @@ import type { ChangeCause } from '../membership/types.js';
 export interface Departure {
   member: string;
   cause: ChangeCause;
-  /** When the member was last heard, on the speaker's clock: the start of the outage. */
+  /**
+   * When the member was last heard, on the speaker's clock: the start of the outage. For a restart
+   * (a new process heard before the old one was missed), when the new process was first heard.
+   */
   silentSince: number;
 }
+
+/**
+ * A restarted speaker does not announce at once (its caches sync first), so a peer takes its
+ * addresses while it is live: within this long of the restart, the restart is the cause.
+ */
+export const RESTART_CAUSE_WINDOW_MS = 5_000;
 
 export interface TakeoverContext {
   self: string;
@@ -20,8 +29,10 @@ export interface TakeoverContext {
   live: ReadonlySet<string>;
   /** Nodes that may announce the address now. */
   eligible: ReadonlySet<string> | undefined;
-  /** How the previous node left the membership, if it did. */
+  /** How the previous node left the membership (or restarted), if it did. */
   departure: Departure | undefined;
+  /** The speaker's clock now. */
+  now: number;
 }
 
 export function takeoverCause(c: TakeoverContext): string {
@@ -31,6 +42,10 @@ export function takeoverCause(c: TakeoverContext): string {
     if (c.departure?.cause === 'leaving') return `took over from ${prev}, whose speaker is shutting down`;
     return `took over from ${prev}, whose speaker stopped answering heartbeats (node down or cut off)`;
   }
+  const d = c.departure;
+  if (d?.cause === 'restart' && c.now - d.silentSince <= RESTART_CAUSE_WINDOW_MS) {
+    return `took over from ${prev}, whose speaker restarted (killed or crashed, and back before it was missed)`;
+  }
   if (c.eligible && !c.eligible.has(prev)) {
     return `took over from ${prev}, which may no longer announce it (NetworkUnavailable, excluded from load balancers, not selected by an L2Advertisement, or no ready local endpoint)`;
   }
@@ -39,6 +54,6 @@ export function takeoverCause(c: TakeoverContext): string {
 
 /** Seconds from the previous owner's last heartbeat to our first announcement, for a death or cut only. */
 export function failoverSeconds(departure: Departure | undefined, now: number): number | undefined {
-  if (!departure || departure.cause === 'leaving') return undefined;
+  if (!departure || departure.cause === 'leaving' || departure.cause === 'restart') return undefined;
   return Math.max(0, now - departure.silentSince) / 1000;
 }
