@@ -3,7 +3,7 @@
  * the same API server accepts from a client doing nothing but those writes, measured in the same run.
  * See bench/README.md for what each figure means.
  *
- *   node --import tsx bench/controller-allocation.ts [--services 5000] [--workers 16] [--singles 50]
+ *   node --import tsx bench/controller-allocation.ts [--services 5000] [--workers 16] [--singles 50] [--backlog-reps 3]
  *
  * Needs `npm run build` first: the controller runs as `node bin/portico.js controller` (dist/).
  */
@@ -32,6 +32,7 @@ import {
   backlog,
   baseline,
   clearRun,
+  patchBaseline,
   reference,
   restart,
   singles,
@@ -53,6 +54,7 @@ function options(): Options {
       workers: { type: 'string', default: '16' },
       'create-concurrency': { type: 'string', default: '16' },
       singles: { type: 'string', default: '50' },
+      'backlog-reps': { type: 'string', default: '3' },
       'cpu-prof': { type: 'boolean', default: false },
       'log-level': { type: 'string', default: '' },
       reference: { type: 'boolean', default: false },
@@ -70,6 +72,7 @@ function options(): Options {
     workers: int('workers', values.workers, 1, 256),
     createConcurrency: int('create-concurrency', values['create-concurrency'], 1, 256),
     singles: int('singles', values.singles, 1, 1000),
+    backlogReps: int('backlog-reps', values['backlog-reps'], 1, 20),
     cpuProf: values['cpu-prof'] ?? false,
     logLevel: values['log-level'] || undefined,
     reference: values.reference ?? false,
@@ -102,8 +105,14 @@ async function run(report: Report, ctx: Context): Promise<void> {
     report.allocation = await allocation(ctx, watch, controller);
     report.single = await singles(ctx, watch, controller);
     report.restart = await restart(ctx, watch, controller);
-    const second = [...ctx.controllers].find((c) => c.running);
-    if (second) report.backlog = await backlog(ctx, watch, second);
+    // (a*) R times, each bracketed by patch-only baselines: (d) before it and after it.
+    report.backlogs = [];
+    report.patchBaselines = [];
+    for (let rep = 1; rep <= ctx.o.backlogReps; rep++) {
+      if (rep > 1) report.patchBaselines.push(await patchBaseline(ctx, rep - 1));
+      const running = [...ctx.controllers].find((c) => c.running);
+      report.backlogs.push(await backlog(ctx, watch, running, rep));
+    }
   } finally {
     await watch.stop();
   }

@@ -12,6 +12,8 @@ import { round } from '../lib/stats.js';
 /** The baseline's namespaces, before and after the controller run. */
 export const BASELINE_NAMESPACES = ['portico-bench-baseline', 'portico-bench-baseline-after'] as const;
 export const RUN_NS = 'portico-bench-allocation';
+/** The patch-only baselines between two backlog repetitions: `${PATCH_NS}-<k>`. */
+export const PATCH_NS = 'portico-bench-patch';
 export const REFERENCE_NS = 'portico-bench-reference';
 export const WARM_UP_NS = 'portico-bench-warm-up';
 export const WARM_UP_SERVICES = 300;
@@ -24,6 +26,8 @@ export interface Options {
   workers: number;
   createConcurrency: number;
   singles: number;
+  /** How many times (a*) is measured, each between two patch-only baselines. */
+  backlogReps: number;
   /** Sample the controllers' CPU (slows them down: for finding where time goes, not for the figures). */
   cpuProf: boolean;
   /** The controllers' PORTICO_LOG_LEVEL; default unset (info), as in the Deployment. */

@@ -27,6 +27,7 @@ import {
   controllerDelta,
   controllerHistograms,
   cpuMeter,
+  PATCH_NS,
   perfOf,
   perSecond,
   progress,
@@ -324,22 +325,28 @@ export async function restart(ctx: Context, watch: AddressWatch, old: Controller
 /**
  * 5. N Services that all exist before the controller starts (created while it was stopped): the
  * literal "N at once". No creates compete with the controller here, so its time to address them all
- * compares directly with (d), the same number of bare status patches: (a*) / (d).
+ * compares directly with (d), the same number of bare status patches: (a*) / (d). Repetition `rep`
+ * of R; each has Services of its own names, so the watch times each afresh.
  */
-export async function backlog(ctx: Context, watch: AddressWatch, running: ControllerProcess) {
+export async function backlog(
+  ctx: Context,
+  watch: AddressWatch,
+  running: ControllerProcess | undefined,
+  rep: number,
+) {
   const { o, admin } = ctx;
-  await running.stop('SIGTERM');
+  await running?.stop('SIGTERM');
   // Like (d): N Services in the cluster, all to be addressed. The earlier phases' are deleted first.
   await clearRun(ctx);
-  const names = serviceNames('backlog', o.services);
-  progress(`backlog: creating ${o.services} Services with no controller running`);
+  const names = serviceNames(`backlog${rep}`, o.services);
+  progress(`backlog ${rep}/${o.backlogReps}: creating ${o.services} Services with no controller running`);
   await forEachLimited(names, o.createConcurrency, async (name) => {
     await createBenchService(admin, RUN_NS, name);
   });
   const apiBefore = await apiserverRequests(ctx.plane);
   const cpu = cpuMeter(ctx);
-  progress('backlog: starting the controller');
-  const next = await startController(ctx, 'third');
+  progress(`backlog ${rep}/${o.backlogReps}: starting the controller`);
+  const next = await startController(ctx, rep === 1 ? 'third' : `backlog-${rep}`);
   const spawned = performance.now();
   await watch.wait(names, 120_000 + o.services * 50);
   const lastAt = Math.max(...names.map((n) => watch.addressed(n)!.at));
@@ -356,4 +363,33 @@ export async function backlog(ctx: Context, watch: AddressWatch, running: Contro
     apiserver: apiserverDelta(apiBefore, await apiserverRequests(ctx.plane)),
     controllerMemory: memoryOf(next.pid!),
   };
+}
+
+/**
+ * (d) between two backlog repetitions: the controller stopped and the run's Services deleted, N
+ * Services created in a fresh namespace, then N bare status patches timed as phase 1 times them.
+ */
+export async function patchBaseline(ctx: Context, k: number) {
+  const { o, admin, writerClient } = ctx;
+  for (const c of ctx.controllers) await c.stop();
+  await clearRun(ctx);
+  const namespace = `${PATCH_NS}-${k}`;
+  await ensureNamespace(admin, namespace);
+  const names = serviceNames('patch', o.services);
+  progress(`patch-only baseline ${k}: creating ${o.services} Services`);
+  await forEachLimited(names, o.createConcurrency, async (name) => {
+    await createBenchService(admin, namespace, name);
+  });
+  const watch = new AddressWatch(admin, namespace);
+  await watch.start();
+  progress(`patch-only baseline ${k}: ${o.services} status patches, ${o.workers} in flight`);
+  const patch = await step(ctx, o.services, async () => {
+    await forEachLimited(names, o.workers, (name, i) =>
+      patchIngress(writerClient, namespace, name, benchIP(i)),
+    );
+    await watch.wait(names, 60_000 + o.services * 20);
+  });
+  await watch.stop();
+  await deleteServices(admin, namespace, names, o.createConcurrency);
+  return patch;
 }
