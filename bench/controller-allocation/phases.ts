@@ -75,32 +75,43 @@ export async function baseline(ctx: Context, namespace: string) {
       await createBenchService(admin, namespace, name);
     }),
   );
-  const patchAll = (first: number, inFlight: number) =>
-    forEachLimited(names, inFlight, (name, i) =>
-      patchIngress(writerClient, namespace, name, benchIP(first + i)),
-    );
-  // (d) is timed with the instrument that times the controller: until a watch has seen every address.
-  const watch = new AddressWatch(admin, namespace);
-  await watch.start();
-  let responsesMs = 0;
   progress(`baseline in ${namespace}: ${o.services} status patches, ${o.workers} in flight`);
-  const patch = await step(ctx, o.services, async () => {
-    responsesMs = await timed(() => patchAll(0, o.workers));
-    await watch.wait(names, 60_000 + o.services * 20);
-  });
-  await watch.stop();
+  const patch = await timedPatches(ctx, namespace, names);
   progress(`baseline in ${namespace}: ${o.services} status patches, ${WIDE_IN_FLIGHT} in flight`);
-  const patchWide = await step(ctx, o.services, () => patchAll(o.services, WIDE_IN_FLIGHT));
+  const patchWide = await step(ctx, o.services, () =>
+    forEachLimited(names, WIDE_IN_FLIGHT, (name, i) =>
+      patchIngress(writerClient, namespace, name, benchIP(o.services + i)),
+    ),
+  );
   progress(`baseline in ${namespace}: deleting the ${o.services} Services`);
   const deleteMs = await timed(() => deleteServices(admin, namespace, names, o.createConcurrency));
   return {
     create,
-    /** Until the watch saw every address; `responsesMs`: until the last patch was answered. */
-    patch: { ...patch, responsesMs: round(responsesMs) },
+    patch,
     patchWide,
     createPlusPatchMs: round(create.ms + patch.ms),
     deleteMs: round(deleteMs),
   };
+}
+
+/**
+ * (d): N bare status patches at the controller's concurrency, timed with the instrument that times
+ * the controller: until a watch on the namespace has seen every address (`responsesMs`: until the
+ * last patch was answered).
+ */
+async function timedPatches(ctx: Context, namespace: string, names: readonly string[]) {
+  const { o, admin, writerClient } = ctx;
+  const watch = new AddressWatch(admin, namespace);
+  await watch.start();
+  let responsesMs = 0;
+  const patch = await step(ctx, names.length, async () => {
+    responsesMs = await timed(() =>
+      forEachLimited(names, o.workers, (name, i) => patchIngress(writerClient, namespace, name, benchIP(i))),
+    );
+    await watch.wait(names, 60_000 + names.length * 20);
+  });
+  await watch.stop();
+  return { ...patch, responsesMs: round(responsesMs) };
 }
 
 /**
@@ -370,7 +381,7 @@ export async function backlog(
  * Services created in a fresh namespace, then N bare status patches timed as phase 1 times them.
  */
 export async function patchBaseline(ctx: Context, k: number) {
-  const { o, admin, writerClient } = ctx;
+  const { o, admin } = ctx;
   for (const c of ctx.controllers) await c.stop();
   await clearRun(ctx);
   const namespace = `${PATCH_NS}-${k}`;
@@ -380,16 +391,8 @@ export async function patchBaseline(ctx: Context, k: number) {
   await forEachLimited(names, o.createConcurrency, async (name) => {
     await createBenchService(admin, namespace, name);
   });
-  const watch = new AddressWatch(admin, namespace);
-  await watch.start();
   progress(`patch-only baseline ${k}: ${o.services} status patches, ${o.workers} in flight`);
-  const patch = await step(ctx, o.services, async () => {
-    await forEachLimited(names, o.workers, (name, i) =>
-      patchIngress(writerClient, namespace, name, benchIP(i)),
-    );
-    await watch.wait(names, 60_000 + o.services * 20);
-  });
-  await watch.stop();
+  const patch = await timedPatches(ctx, namespace, names);
   await deleteServices(admin, namespace, names, o.createConcurrency);
   return patch;
 }

@@ -294,7 +294,9 @@ function evaluate(report: Report): Target[] {
   const reps = backlogRatios(report);
   if (reps.length > 0) {
     const ratios = reps.map((x) => x.ratio);
-    const median = [...ratios].sort((x, y) => x - y)[Math.floor((ratios.length - 1) / 2)]!;
+    const sorted = [...ratios].sort((x, y) => x - y);
+    const mid = sorted.length / 2;
+    const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
     report.ratios = {
       ...report.ratios,
       backlogToPatchOnly: round(median, 2),
