@@ -1,9 +1,10 @@
 /**
  * Child processes of a test control plane: each appends stdout and stderr to its own log file,
- * can be stopped gracefully (SIGTERM, then SIGKILL) and is SIGKILLed if this process exits.
+ * can be stopped gracefully (SIGTERM, then SIGKILL) and is SIGKILLed if this process exits, even
+ * by a crash that runs no exit handler (a V8 abort, SIGKILL): the kernel's parent-death signal.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Exit {
@@ -12,6 +13,14 @@ export interface Exit {
 }
 
 const running = new Set<ManagedProcess>();
+
+/** util-linux's setpriv (in every Debian) execs the binary with PR_SET_PDEATHSIG, keeping its pid. */
+const SETPRIV = '/usr/bin/setpriv';
+
+export function withParentDeathSignal(binary: string, args: readonly string[]): [string, string[]] {
+  if (process.platform !== 'linux' || !existsSync(SETPRIV)) return [binary, [...args]];
+  return [SETPRIV, ['--pdeathsig', 'KILL', '--', binary, ...args]];
+}
 
 export class ManagedProcess {
   private readonly child: ChildProcess;
@@ -28,7 +37,8 @@ export class ManagedProcess {
   ) {
     const fd = openSync(logPath, 'a');
     try {
-      this.child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
+      const [command, argv] = withParentDeathSignal(binary, args);
+      this.child = spawn(command, argv, { stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }
