@@ -86,6 +86,28 @@ async function ownerOf(address: string, not?: string, timeoutMs = 15_000): Promi
   );
 }
 
+/**
+ * The node answering for `address` once the same node has answered for `quietMs` and the Service's
+ * ServiceL2Status names it: a test that disturbs the owner must not start while the placement an
+ * earlier test disturbed is still settling, or it measures that move instead of its own.
+ */
+async function settledOwnerOf(address: string, namespace: string, service: string, quietMs = 2000) {
+  const deadline = Date.now() + 30_000;
+  let owner = await ownerOf(address);
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > deadline) throw new Error(`${address} kept moving for 30 s (last at ${owner})`);
+    await sleep(200);
+    const now = await ownerOf(address);
+    if (now !== owner) {
+      owner = now;
+      since = Date.now();
+    }
+  }
+  await statusOn(namespace, service, owner);
+  return owner;
+}
+
 /** The ServiceL2Status of a Service once it names `node` (and only it). */
 async function statusOn(namespace: string, service: string, node: string) {
   return await waitFor(`the ServiceL2Status of ${service} to name ${node}`, (seen) => {
@@ -592,7 +614,7 @@ spec:
 
   it("when the owner's speaker is killed, another node answers within a second, and the Service says why", async () => {
     const vip = addressOf(EXAMPLES, 'echo')!;
-    const owner = await ownerOf(vip);
+    const owner = await settledOwnerOf(vip, EXAMPLES, 'echo');
     const pid = speakerPid(plan, owner);
     const byMac = await nodeMacs();
     const capture = await Capture.start(LAN_CLIENT, 'arp');
@@ -621,7 +643,7 @@ spec:
       await capture.stop();
     }
     assert.ok(tookMs < 1_000, `another node announced ${tookMs} ms after the kill`);
-    await waitFor('a nodeAssigned Event naming the dead speaker', (seen) => {
+    await waitFor(`a nodeAssigned Event: ${other!} took over from ${owner}, whose speaker died`, (seen) => {
       const events = kubectl
         .json<{ items: { reason: string; note?: string }[] }>(
           'get',
