@@ -463,12 +463,14 @@ export class L2Speaker {
     const addresses = (plan.services.get(facts.key) ?? []).flatMap((st) =>
       st.announced && st.node === this.o.nodeName ? [st.address] : [],
     );
+    // The previous node's ServiceL2Status may already be gone (the cleaner removes a dead node's);
+    // the membership remembers who announced the address when it left.
     const departure = addresses
       .map((ip) => this.departures.get(ip))
-      .find((x) => x?.member === d.previousNode);
+      .find((x) => x !== undefined && (d.previousNode === undefined || x.member === d.previousNode));
     const cause = takeoverCause({
       self: this.o.nodeName,
-      previous: d.previousNode,
+      previous: d.previousNode ?? departure?.member,
       live: (addresses[0] !== undefined && this.takeoverLive.get(addresses[0])) || new Set(live),
       eligible: addresses[0] === undefined ? undefined : plan.eligible.get(addresses[0]),
       departure,
