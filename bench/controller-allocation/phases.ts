@@ -14,6 +14,7 @@ import { ReferenceController } from '../lib/reference-controller.js';
 import {
   benchIP,
   createBenchService,
+  createServices,
   deleteServices,
   ensureNamespace,
   patchIngress,
@@ -51,9 +52,7 @@ export async function warmUp(ctx: Context): Promise<void> {
   const names = serviceNames('warm', Math.min(o.services, WARM_UP_SERVICES));
   await ensureNamespace(admin, WARM_UP_NS);
   progress(`warming up the API server with ${names.length} Services`);
-  await forEachLimited(names, o.createConcurrency, async (name) => {
-    await createBenchService(admin, WARM_UP_NS, name);
-  });
+  await createServices(admin, WARM_UP_NS, names, o.createConcurrency);
   await forEachLimited(names, o.workers, (name, i) =>
     patchIngress(writerClient, WARM_UP_NS, name, benchIP(i)),
   );
@@ -71,9 +70,7 @@ export async function baseline(ctx: Context, namespace: string) {
   const names = serviceNames('base', o.services);
   progress(`baseline in ${namespace}: creating ${o.services} Services (${o.createConcurrency} in flight)`);
   const create = await step(ctx, o.services, () =>
-    forEachLimited(names, o.createConcurrency, async (name) => {
-      await createBenchService(admin, namespace, name);
-    }),
+    createServices(admin, namespace, names, o.createConcurrency),
   );
   progress(`baseline in ${namespace}: ${o.services} status patches, ${o.workers} in flight`);
   const patch = await timedPatches(ctx, namespace, names);
@@ -129,11 +126,7 @@ export async function reference(ctx: Context) {
   let createMs = 0;
   try {
     const run = await step(ctx, o.services, async () => {
-      createMs = await timed(() =>
-        forEachLimited(names, o.createConcurrency, async (name) => {
-          await createBenchService(admin, REFERENCE_NS, name);
-        }),
-      );
+      createMs = await timed(() => createServices(admin, REFERENCE_NS, names, o.createConcurrency));
       await controller.waitServed(o.services, 120_000 + o.services * 50);
     });
     return { ...run, createMs: round(createMs) };
@@ -351,9 +344,7 @@ export async function backlog(
   await clearRun(ctx);
   const names = serviceNames(`backlog${rep}`, o.services);
   progress(`backlog ${rep}/${o.backlogReps}: creating ${o.services} Services with no controller running`);
-  await forEachLimited(names, o.createConcurrency, async (name) => {
-    await createBenchService(admin, RUN_NS, name);
-  });
+  await createServices(admin, RUN_NS, names, o.createConcurrency);
   const apiBefore = await apiserverRequests(ctx.plane);
   const cpu = cpuMeter(ctx);
   progress(`backlog ${rep}/${o.backlogReps}: starting the controller`);
@@ -382,15 +373,12 @@ export async function backlog(
  */
 export async function patchBaseline(ctx: Context, k: number) {
   const { o, admin } = ctx;
-  for (const c of ctx.controllers) await c.stop();
   await clearRun(ctx);
   const namespace = `${PATCH_NS}-${k}`;
   await ensureNamespace(admin, namespace);
   const names = serviceNames('patch', o.services);
   progress(`patch-only baseline ${k}: creating ${o.services} Services`);
-  await forEachLimited(names, o.createConcurrency, async (name) => {
-    await createBenchService(admin, namespace, name);
-  });
+  await createServices(admin, namespace, names, o.createConcurrency);
   progress(`patch-only baseline ${k}: ${o.services} status patches, ${o.workers} in flight`);
   const patch = await timedPatches(ctx, namespace, names);
   await deleteServices(admin, namespace, names, o.createConcurrency);

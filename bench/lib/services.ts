@@ -40,6 +40,18 @@ export function createBenchService(client: KubeClient, namespace: string, name: 
   });
 }
 
+/** Creates the named bench Services, `concurrency` at a time. */
+export async function createServices(
+  client: KubeClient,
+  namespace: string,
+  names: readonly string[],
+  concurrency: number,
+): Promise<void> {
+  await forEachLimited(names, concurrency, async (name) => {
+    await createBenchService(client, namespace, name);
+  });
+}
+
 /** The baseline's status write: a merge patch of the address alone on the status subresource. */
 export async function patchIngress(
   client: KubeClient,

@@ -19,11 +19,14 @@ export interface Departure {
  * A restarted speaker does not announce at once (its caches sync first), so a peer takes its
  * addresses while it is live: within this long of the restart, the restart is the cause.
  */
-export const RESTART_CAUSE_WINDOW_MS = 5_000;
+const RESTART_CAUSE_WINDOW_MS = 5_000;
 
 export interface TakeoverContext {
   self: string;
-  /** The node that announced the Service before (its ServiceL2Status), if any. */
+  /**
+   * The node that announced the Service before, if any: its ServiceL2Status, or, once that is gone,
+   * the member the membership saw announce the address when it left.
+   */
   previous: string | undefined;
   /** Live members now. */
   live: ReadonlySet<string>;
