@@ -50,6 +50,15 @@ describe('batched logger', () => {
     assert.equal(crashed.code, 1);
     assert.equal(crashed.lines.filter((l) => l.msg.startsWith('line ')).length, 1000);
     assert.ok(crashed.lines.some((l) => l.msg.includes('Error: boom')));
+    // Logged last, then the event loop runs dry: the batch is written at exit.
+    const ended = await child(
+      `log.info('first'); setTimeout(() => { log.error('last'); process.exitCode = 1; }, 100);`,
+    );
+    assert.equal(ended.code, 1);
+    assert.deepEqual(
+      ended.lines.map((l) => l.msg),
+      ['first', 'last'],
+    );
   });
 
   it('writes a line logged while a slow write is in flight soon after, not at the next log line', async () => {

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
@@ -58,9 +59,16 @@ function batchedStderr(): DestinationStream {
     handOver();
     flush(cb);
   };
+  // At exit: what sonic-boom holds, then our batch, both synchronously (handing the batch over
+  // would start an asynchronous write the exiting process never finishes).
   dest.flushSync = () => {
-    handOver();
+    clearTimeout(timer);
+    timer = undefined;
     flushSync();
+    if (batch === '') return;
+    const lines = batch;
+    batch = '';
+    writeSync(2, lines);
   };
   return dest;
 }
